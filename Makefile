@@ -1,0 +1,47 @@
+# tinycil: every target creates the venv it needs; a fresh clone needs nothing else.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+OUT ?= build
+
+.PHONY: all setup demo test test-device typecheck parity bench bench-quick bench-device clean
+
+all: test
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# The main job: prepare on two digit classes, deploy to a virtual board, learn the rest.
+demo: $(STAMP)
+	$(BIN)/tinycil demo --out $(OUT)/demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -ra
+
+# Device tests alone, under the unix port (and $$MICROPYTHON when set).
+test-device: $(STAMP)
+	$(BIN)/python -m pytest -q -ra tests/test_device.py
+
+typecheck: $(STAMP)
+	$(BIN)/pyright -p stubs/pyrightconfig.json
+
+parity: $(STAMP)
+	$(BIN)/tinycil parity
+
+bench: $(STAMP)
+	$(BIN)/tinycil bench --out bench
+
+bench-quick: $(STAMP)
+	$(BIN)/tinycil bench --quick --out $(OUT)/bench-quick
+
+bench-device: $(STAMP)
+	$(BIN)/tinycil bench-device --out bench/device
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache
