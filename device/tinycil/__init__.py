@@ -1,0 +1,48 @@
+"""tinycil: on-device class-incremental learning for MicroPython boards.
+
+    import tinycil
+    l = tinycil.new(n_inputs=64, max_hidden=32, memory_bytes=6400)
+    l.learn_class("clap", samples)
+    l.predict(x)
+"""
+from . import store
+from .learner import DEFAULT_PATH, HYPER, Learner
+from .store import FormatError
+
+__version__ = "0.1.0"
+
+
+def new(n_inputs, *, path=DEFAULT_PATH, overwrite=False, **options):
+    """A fresh learner with its capacity fixed up front; saved at once to folder `path`.
+
+    Refuses to replace a learner already saved at `path` unless overwrite=True.
+    Pass path=None for a learner that lives in RAM only.
+    """
+    if path is not None and not overwrite and store.exists(store.join(path, store.FILE)):
+        raise ValueError("a learner is already saved in %s: tinycil.load(%r) it, or pass overwrite=True"
+                         % (path, path))
+    l = Learner(n_inputs, path=path, **options)
+    if path is not None:
+        l.save()
+    return l
+
+
+def load(path=DEFAULT_PATH, *, backend=None, verbose=True):
+    """The learner saved in folder `path` (falls back to its backup copy, saying so)."""
+    st = store.load_state(path, log=print if verbose else None)
+    return from_state(st, path=path, backend=backend)
+
+
+def from_state(st, path=None, backend=None):
+    head = st["head"]
+    (n_inputs, n_features, max_hidden, min_hidden, grow_step, max_classes, n_layers, _width,
+     memory_bytes, target, rng_state) = head
+    hyper = {}
+    for (k, _), v in zip(HYPER, st["hypr"]):
+        hyper[k] = v
+    l = Learner(n_inputs, n_features=n_features, max_hidden=max_hidden, min_hidden=min_hidden,
+                grow_step=grow_step, max_classes=max_classes, n_layers=n_layers,
+                memory_bytes=memory_bytes, target=target, path=path, backend=backend,
+                input_offset=st["offset"], input_scale=st["scale"], frontend=st["frontend"], **hyper)
+    l._apply(st)
+    return l

@@ -1,0 +1,148 @@
+# ulab kernels: the same functions as _pure.py on 2-D ulab arrays of fixed
+# capacity. Only 2-D arrays are used (firmware builds default to ULAB_MAX_DIMS=2);
+# np.dot always gets two 2-D operands (ulab's 1-D x 2-D case is not numpy's).
+from ulab import numpy as np
+
+NAME = "ulab"
+
+
+def zeros(rows, cols):
+    return np.zeros((rows, cols), dtype=np.float)
+
+
+def shape(M):
+    return M.shape
+
+
+def get(M, i, j):
+    return float(M[i, j])
+
+
+def put(M, i, j, v):
+    M[i, j] = v
+
+
+def row(M, i, n):
+    return [float(v) for v in M[i, :n]]
+
+
+def set_row(M, i, values, n):
+    for j in range(n):
+        M[i, j] = values[j]
+
+
+def copy_row(src, si, dst, di, n):
+    dst[di, :n] = src[si, :n]
+
+
+def fill(M, rows, cols, v):
+    if rows and cols:
+        M[:rows, :cols] = v
+
+
+def fill_uniform(M, r0, r1, c0, c1, rng, scale):
+    for i in range(r0, r1):
+        for j in range(c0, c1):
+            M[i, j] = rng.uniform() * scale
+
+
+def linear(X, W, b, Y, m, n_in, n_out, relu):
+    Z = np.dot(X[:m, :n_in], W[:n_out, :n_in].transpose())
+    if b is not None:
+        Z += b[:1, :n_out]
+    if relu:
+        Z = np.maximum(Z, 0.0)
+    Y[:m, :n_out] = Z
+
+
+def linear_backward(X, W, dY, gW, gb, dX, m, n_in, n_out):
+    d = dY[:m, :n_out]
+    if gW is not None:
+        gW[:n_out, :n_in] = np.dot(d.transpose(), X[:m, :n_in])
+    if gb is not None:
+        ones = np.ones((1, m), dtype=np.float)
+        gb[:1, :n_out] = np.dot(ones, d)
+    if dX is not None:
+        dX[:m, :n_in] = np.dot(d, W[:n_out, :n_in])
+
+
+def relu_mask(dH, H, m, n):
+    view = dH[:m, :n]
+    view *= H[:m, :n] > 0.0
+
+
+def softmax_rows(Z, m, n):
+    view = Z[:m, :n]
+    mx = np.max(view, axis=1).reshape((m, 1))
+    e = np.exp(view - mx)
+    s = np.sum(e, axis=1).reshape((m, 1))
+    Z[:m, :n] = e / s
+
+
+def xent_grad(Z, labels, weights, m, n):
+    from math import log
+    softmax_rows(Z, m, n)
+    wsum = 0.0
+    for r in range(m):
+        wsum += weights[r]
+    loss = 0.0
+    for r in range(m):
+        w = weights[r] / wsum
+        y = labels[r]
+        p = float(Z[r, y])
+        loss -= w * log(p if p > 1e-30 else 1e-30)
+        Z[r, y] = p - 1.0
+        rv = Z[r:r + 1, :n]
+        rv *= w
+    return loss
+
+
+def sgd(W, V, G, rows, cols, lr, mu):
+    v = V[:rows, :cols]
+    v *= mu
+    v -= G[:rows, :cols] * lr
+    w = W[:rows, :cols]
+    w += v
+
+
+def col_mean(H, m, n, out):
+    out[:1, :n] = np.mean(H[:m, :n], axis=0).reshape((1, n))
+
+
+def axpy(Y, X, rows, cols, alpha):
+    y = Y[:rows, :cols]
+    y += X[:rows, :cols] * alpha
+
+
+def fill_rows(D, src, m, n, scale):
+    r = src[:1, :n] * scale
+    for i in range(m):
+        D[i:i + 1, :n] = r
+
+
+def sumsq(M, rows, cols):
+    v = M[:rows, :cols]
+    return float(np.sum(v * v))
+
+
+def all_finite(M, rows, cols):
+    if not rows or not cols:
+        return True
+    return bool(np.all(np.isfinite(M[:rows, :cols])))
+
+
+def argmax_rows(Z, m, n):
+    return [int(v) for v in np.argmax(Z[:m, :n], axis=1)]
+
+
+def int8_matrix(data, rows, cols):
+    return np.frombuffer(bytearray(data), dtype=np.int8).reshape((rows, cols))
+
+
+def qlinear(x, Wq, scales, bias, y, n_in, n_out, relu):
+    z = np.dot(Wq[:n_out, :n_in], x[:1, :n_in].transpose())  # (n_out, 1)
+    for i in range(n_out):
+        s = float(z[i, 0]) * scales[i] + bias[i]
+        if relu and s < 0.0:
+            s = 0.0
+        y[0, i] = s

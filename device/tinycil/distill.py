@@ -1,0 +1,89 @@
+# Distribution matching (Zhao & Bilen, WACV 2023) for one class: synthetic
+# samples S are moved by momentum SGD so that their mean embedding under a random
+# ReLU layer matches the real samples' mean embedding; the layer is drawn afresh
+# at every iteration. S starts from real samples chosen by herding, so any prefix
+# of S is already a representative subset (the replay set shrinks by prefixes).
+from math import sqrt
+
+
+def herding_order(B, X, n, n_feat, k):
+    """Indices of k rows of X chosen greedily so their running mean tracks the class mean."""
+    mean = [0.0] * n_feat
+    for i in range(n):
+        r = B.row(X, i, n_feat)
+        for j in range(n_feat):
+            mean[j] += r[j]
+    for j in range(n_feat):
+        mean[j] /= n
+    acc = [0.0] * n_feat
+    chosen = []
+    for t in range(1, k + 1):
+        best = -1
+        best_d = 0.0
+        for i in range(n):
+            if i in chosen:
+                continue
+            r = B.row(X, i, n_feat)
+            d = 0.0
+            for j in range(n_feat):
+                e = mean[j] - (acc[j] + r[j]) / t
+                d += e * e
+            if best < 0 or d < best_d:
+                best = i
+                best_d = d
+        chosen.append(best)
+        r = B.row(X, best, n_feat)
+        for j in range(n_feat):
+            acc[j] += r[j]
+    return chosen
+
+
+class Distiller:
+    """Preallocated work buffers for distilling up to max_real samples into max_syn."""
+
+    def __init__(self, B, n_feat, max_real, max_syn, embed_dim):
+        self.B = B
+        self.n_feat = n_feat
+        self.embed_dim = embed_dim
+        self.max_real = max_real
+        self.max_syn = max_syn
+        self.E = B.zeros(embed_dim, n_feat)
+        self.Hr = B.zeros(max(max_real, max_syn), embed_dim)  # doubles as dHs
+        self.Hs = B.zeros(max_syn, embed_dim)
+        self.mT = B.zeros(1, embed_dim)
+        self.mS = B.zeros(1, embed_dim)
+        self.G = B.zeros(max_syn, n_feat)
+        self.V = B.zeros(max_syn, n_feat)
+
+    def run(self, real, n, syn, k, rng, iters, lr, mu, log=None):
+        """Distil rows 0..n-1 of `real` into rows 0..k-1 of `syn` (initialised by the caller).
+
+        Returns (first_loss, last_loss): the matching loss at the first and last iteration.
+        """
+        B = self.B
+        nf = self.n_feat
+        ed = self.embed_dim
+        B.fill(self.V, k, nf, 0.0)
+        scale = sqrt(6.0 / nf)
+        first = last = 0.0
+        for it in range(iters):
+            B.fill_uniform(self.E, 0, ed, 0, nf, rng, scale)
+            B.linear(real, self.E, None, self.Hr, n, nf, ed, True)
+            B.col_mean(self.Hr, n, ed, self.mT)
+            B.linear(syn, self.E, None, self.Hs, k, nf, ed, True)
+            B.col_mean(self.Hs, k, ed, self.mS)
+            B.axpy(self.mS, self.mT, 1, ed, -1.0)  # mS <- mS - mT
+            loss = B.sumsq(self.mS, 1, ed)
+            if it == 0:
+                first = loss
+            last = loss
+            if loss != loss or loss == float("inf"):
+                raise ArithmeticError("distillation diverged (loss %r); lower distill_lr" % (loss,))
+            # d loss / d Hs[r] = 2 (mS - mT) / k, masked by ReLU; d/dS = that @ E
+            B.fill_rows(self.Hr, self.mS, k, ed, 2.0 / k)  # Hr reused as dHs
+            B.relu_mask(self.Hr, self.Hs, k, ed)
+            B.linear_backward(syn, self.E, self.Hr, None, None, self.G, k, nf, ed)
+            B.sgd(syn, self.V, self.G, k, nf, lr, mu)
+            if log is not None:
+                log(it + 1, iters, loss)
+        return first, last

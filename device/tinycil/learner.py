@@ -1,0 +1,519 @@
+# The class-incremental learner: learn_class runs the method's cycle
+#   distil -> train -> check -> grow -> save
+# as five named steps. A failed call (bad input, divergence, MemoryError) leaves
+# the learner and its files exactly as they were.
+import gc
+
+from . import backend as _backend
+from . import store
+from .distill import Distiller, herding_order
+from .net import Net
+from .replay import Replay, sample_bytes
+from .rng import Rng
+
+try:
+    from time import ticks_ms, ticks_diff
+except ImportError:  # CPython, for host-side convenience only
+    from time import time as _t
+
+    def ticks_ms():
+        return int(_t() * 1000)
+
+    def ticks_diff(a, b):
+        return a - b
+
+DEFAULT_PATH = "/tinycil_data"
+MIN_SAMPLES = 3        # fewer cannot be split into distillation and validation data
+MAX_SAMPLES = 200      # per learn_class call: bounds the RAM a call may take
+MAX_ABS = 1000.0       # largest feature magnitude accepted after input scaling
+MAX_LABEL_BYTES = 40
+_INF = float("inf")
+
+# keyword -> default, in the order of the file's HYPR chunk
+HYPER = (
+    ("lr", 0.05), ("momentum", 0.9), ("epochs", 20), ("batch", 16),
+    ("distill_iters", 40), ("embed_dim", 32), ("distill_lr", 1.0), ("distill_momentum", 0.5),
+    ("val_every", 5), ("train_on_real", 1), ("max_per_class", 10),
+)
+
+
+def _free():
+    try:
+        gc.collect()
+        return gc.mem_free()
+    except AttributeError:
+        return -1
+
+
+class Learner:
+    def __init__(self, n_inputs, n_features=None, max_hidden=32, min_hidden=8, grow_step=8,
+                 max_classes=16, n_layers=1, memory_bytes=6400, target=0.9, path=DEFAULT_PATH,
+                 backend=None, seed=1, input_offset=None, input_scale=None, frontend=None, **hyper):
+        self.B = _backend.get(backend)
+        if n_features is None:
+            n_features = frontend[-1][1] if frontend else n_inputs
+        _check_int("n_inputs", n_inputs, 1, 4096)
+        _check_int("n_features", n_features, 1, 4096)
+        _check_int("max_hidden", max_hidden, 1, 1024)
+        _check_int("min_hidden", min_hidden, 1, max_hidden)
+        _check_int("grow_step", grow_step, 1, 1024)
+        _check_int("max_classes", max_classes, 2, 255)
+        _check_int("n_layers", n_layers, 1, 4)
+        _check_int("memory_bytes", memory_bytes, 1, 1 << 30)
+        if not isinstance(target, (int, float)) or not 0.0 <= target <= 1.0:
+            raise ValueError("target must be an accuracy between 0 and 1")
+        if path is not None:
+            _check_path(path)
+        self.hp = {}
+        for k, v in HYPER:
+            self.hp[k] = hyper.pop(k, v)
+        if hyper:
+            raise TypeError("unknown option(s): %s" % ", ".join(sorted(hyper)))
+        self.n_inputs = n_inputs
+        self.n_features = n_features
+        self.max_hidden = max_hidden
+        self.min_hidden = min_hidden
+        self.grow_step = grow_step
+        self.target = float(target)
+        self.path = path
+        self.rng = Rng(seed)
+        self.classes = []
+        self.offset = [0.0] * n_inputs if input_offset is None else _vector("input_offset", input_offset, n_inputs)
+        self.scale = [1.0] * n_inputs if input_scale is None else _vector("input_scale", input_scale, n_inputs)
+        self.net = Net(self.B, n_features, max_hidden, max_classes, n_layers, self.hp["batch"])
+        self.net.set_hidden(min_hidden, self.rng)
+        self.replay = Replay(n_features, memory_bytes, self.hp["max_per_class"])
+        if self.replay.capacity < 1:
+            raise ValueError("memory_bytes=%d cannot hold one sample of %d bytes" % (memory_bytes, sample_bytes(n_features)))
+        self._frontend = []
+        self._set_frontend(frontend or [])
+        self._x = self.B.zeros(1, max(n_inputs, n_features, _widest(frontend)))
+        self._y = self.B.zeros(1, max(n_inputs, n_features, _widest(frontend)))
+
+    # ---- public API ------------------------------------------------------------
+    def learn_class(self, label, samples, target=None, verbose=True, seed=None):
+        """Learn a new class from a few samples; returns a report dict (see README)."""
+        t0 = ticks_ms()
+        log = _printer(verbose)
+        self._check_label(label)
+        if target is None:
+            target = self.target
+        elif not isinstance(target, (int, float)) or not 0.0 <= target <= 1.0:
+            raise ValueError("target must be an accuracy between 0 and 1")
+        if seed is not None:
+            self.rng = Rng(seed)
+        if len(self.classes) >= self.net.caps[-1]:
+            raise ValueError("this learner holds at most %d classes (max_classes)" % self.net.caps[-1])
+        quota = self.replay.quota(len(self.classes) + 1)
+        if quota < 1:
+            raise ValueError("memory_bytes=%d holds %d samples: not one per class for %d classes"
+                             % (self.replay.budget, self.replay.capacity, len(self.classes) + 1))
+        X, n = self._features(samples, "samples")  # validates everything before any change
+        snapshot = None if self.path is not None else self._snapshot()
+        try:
+            report = self._cycle(label, X, n, quota, float(target), log)
+        except MemoryError:
+            X = None
+            self._restore(snapshot)
+            raise MemoryError("learn_class ran out of RAM (%d bytes free after cleanup); shrink max_hidden, "
+                              "batch, embed_dim, memory_bytes or pass fewer samples; the previous learner "
+                              "is intact" % _free())
+        except ArithmeticError as e:
+            X = None
+            self._restore(snapshot)
+            raise ValueError("learn_class failed: %s; check the samples' scale (input_scale); the previous "
+                             "learner is intact" % e)
+        except BaseException:
+            X = None
+            self._restore(snapshot)
+            raise
+        report["seconds"] = ticks_diff(ticks_ms(), t0) / 1000.0
+        return report
+
+    def predict(self, x):
+        s = self.scores(x)
+        best = 0
+        for i in range(1, len(s)):
+            if s[i] > s[best]:
+                best = i
+        return self.classes[best]
+
+    def scores(self, x):
+        """Class probabilities for one sample, in the order of self.classes."""
+        if not self.classes:
+            raise ValueError("no classes learned yet")
+        self._feature_row(x, "x", self.net.Xb, 0)
+        B = self.B
+        Z = self.net.forward(self.net.Xb, 1)
+        B.softmax_rows(Z, 1, self.net.n_classes)
+        return B.row(Z, 0, self.net.n_classes)
+
+    def info(self):
+        return {
+            "n_inputs": self.n_inputs, "n_features": self.n_features,
+            "hidden": list(self.net.hidden), "max_hidden": self.max_hidden,
+            "classes": list(self.classes), "max_classes": self.net.caps[-1],
+            "params": self.net.params(), "flops_per_inference": self.net.flops() + self._frontend_flops(),
+            "memory_bytes_used": self.replay.bytes_used(), "memory_bytes_budget": self.replay.budget,
+            "samples_per_class": [self.replay.count(c) for c in range(len(self.classes))],
+            "target": self.target, "backend": self.B.NAME, "path": self.path,
+        }
+
+    def save(self, path=None, weights="f32"):
+        """Write the learner atomically to folder `path` (default: its own). Returns bytes written."""
+        if path is None:
+            path = self.path
+        if path is None:
+            raise ValueError("no path: pass save(path=...) or create the learner with path=")
+        _check_path(path)
+        if weights not in ("f32", "int8"):
+            raise ValueError("weights must be 'f32' or 'int8'")
+        enc = store.ENC_INT8 if weights == "int8" else store.ENC_F32
+        return store.write(path, self._state(), enc)
+
+    # ---- the cycle -------------------------------------------------------------
+    def _cycle(self, label, X, n, quota, target, log):
+        hp = self.hp
+        B = self.B
+        nf = self.n_features
+        c = len(self.classes)
+        ve = hp["val_every"]
+        if ve > 1 and n >= 2 * ve:
+            val = [i for i in range(n) if i % ve == ve - 1]
+        else:
+            val = []  # too few to hold any out: the check uses the training samples
+        train = [i for i in range(n) if i not in val]
+        hidden_before = self.net.hidden[0]
+
+        # 1. distil the new samples into `quota` synthetic ones
+        k = min(quota, len(train))
+        syn, d_first, d_last = self._distil(X, train, k)
+        log("distil %r: %d samples -> %d synthetic, matching loss %.4f -> %.4f" % (label, len(train), k, d_first, d_last))
+
+        # the only changes to the learner's state start here (undone by _restore)
+        self.replay.shrink_to(quota)
+        self.replay.add(c, B, syn, k)
+        syn = None
+        gc.collect()
+        self.net.add_class(self.rng)
+        self.classes.append(label)
+
+        # 2. train on every distilled sample (+ the new real ones), class-balanced
+        rows = self._training_rows(X, train)
+        loss = self._train(rows, log)
+
+        # 3. check; 4. grow while the target is missed and there is room
+        acc = self._accuracy(X, val if val else train)
+        log("check: balanced accuracy %.3f (target %.3f)" % (acc, target))
+        while acc < target and self.net.hidden[0] < self.max_hidden:
+            w = min(self.net.hidden[0] + self.grow_step, self.max_hidden)
+            log("grow: hidden %d -> %d" % (self.net.hidden[0], w))
+            self.net.set_hidden(w, self.rng)
+            loss = self._train(rows, log)
+            acc = self._accuracy(X, val if val else train)
+            log("check: balanced accuracy %.3f (target %.3f)" % (acc, target))
+
+        # 5. save
+        size = 0
+        if self.path is not None:
+            size = self.save()
+            log("saved %s (%d bytes)" % (store.join(self.path, store.FILE), size))
+        return {
+            "label": label, "accuracy": acc, "target": target, "met_target": acc >= target,
+            "hidden_before": hidden_before, "hidden": list(self.net.hidden),
+            "grew": self.net.hidden[0] > hidden_before, "train_loss": loss,
+            "distill_loss": (d_first, d_last), "samples": n, "validation_samples": len(val),
+            "synthetic_samples": k, "samples_per_class": quota,
+            "flops_per_inference": self.net.flops() + self._frontend_flops(), "params": self.net.params(),
+            "memory_bytes_used": self.replay.bytes_used(), "file_bytes": size,
+        }
+
+    def _distil(self, X, train, k):
+        hp = self.hp
+        B = self.B
+        nf = self.n_features
+        real = B.zeros(len(train), nf)
+        for r in range(len(train)):
+            B.copy_row(X, train[r], real, r, nf)
+        syn = B.zeros(k, nf)
+        for r, i in enumerate(herding_order(B, real, len(train), nf, k)):
+            B.copy_row(real, i, syn, r, nf)
+        if hp["distill_iters"] > 0:
+            d = Distiller(B, nf, len(train), k, hp["embed_dim"])
+            first, last = d.run(real, len(train), syn, k, self.rng, hp["distill_iters"],
+                                hp["distill_lr"], hp["distill_momentum"])
+        else:
+            first = last = 0.0
+        return syn, first, last
+
+    def _training_rows(self, X, train):
+        """(source, index, label, weight) of every training row: replay first, then new real rows."""
+        c = len(self.classes) - 1
+        labels = [self.replay.cls[i] for i in range(self.replay.n)]
+        src = [(0, i) for i in range(self.replay.n)]
+        if self.hp["train_on_real"]:
+            for i in train:
+                src.append((1, i))
+                labels.append(c)
+        counts = [0] * len(self.classes)
+        for y in labels:
+            counts[y] += 1
+        weights = [1.0 / counts[y] for y in labels]
+        return src, labels, weights, X
+
+    def _fetch(self, rows):
+        src, _, _, X = rows
+        B = self.B
+        nf = self.n_features
+        buf = [0.0] * nf
+        replay = self.replay
+
+        def fetch(k, dst, r):
+            kind, i = src[k]
+            if kind == 0:
+                replay.row_values(i, buf)
+                B.set_row(dst, r, buf, nf)
+            else:
+                B.copy_row(X, i, dst, r, nf)
+        return fetch
+
+    def _train(self, rows, log):
+        hp = self.hp
+        _, labels, weights, _ = rows
+        epochs = hp["epochs"]
+        every = max(1, epochs // 4)
+
+        def progress(e, total, loss):
+            if e % every == 0 or e == total:
+                log("train: epoch %d/%d loss %.4f (hidden %d)" % (e, total, loss, self.net.hidden[0]))
+        self.net.reset_momentum()
+        return self.net.fit(self._fetch(rows), labels, weights, len(labels), epochs,
+                            hp["lr"], hp["momentum"], self.rng, progress)
+
+    def _accuracy(self, X, val):
+        """Class-balanced accuracy: new class on `val` rows of X, old classes on their replay samples."""
+        c = len(self.classes) - 1
+        src = [(0, i) for i in range(self.replay.n) if self.replay.cls[i] != c]
+        labels = [self.replay.cls[i] for i in range(self.replay.n) if self.replay.cls[i] != c]
+        for i in val:
+            src.append((1, i))
+            labels.append(c)
+        pred = self.net.predict_rows(self._fetch((src, labels, None, X)), len(labels))
+        hit = [0] * len(self.classes)
+        tot = [0] * len(self.classes)
+        for p, y in zip(pred, labels):
+            tot[y] += 1
+            if p == y:
+                hit[y] += 1
+        per = [hit[i] / tot[i] for i in range(len(tot)) if tot[i]]
+        return sum(per) / len(per)
+
+    # ---- input ------------------------------------------------------------------
+    def _check_label(self, label):
+        if not isinstance(label, str):
+            raise TypeError("label must be a str, got %s" % type(label).__name__)
+        if not label or len(label.encode("utf-8")) > MAX_LABEL_BYTES:
+            raise ValueError("label must be 1 to %d bytes of text" % MAX_LABEL_BYTES)
+        if label in self.classes:
+            raise ValueError("class %r is already learned; learn_class adds new classes only" % label)
+
+    def _features(self, samples, what):
+        """Validate samples and turn them into a matrix of network inputs."""
+        n = _length(samples)
+        if n is None or isinstance(samples, (str, bytes, bytearray, dict)):
+            raise TypeError("%s must be a list of samples (sequences of %d numbers)" % (what, self.n_inputs))
+        if n < MIN_SAMPLES:
+            raise ValueError("%s: %d given, at least %d are needed to learn a class" % (what, n, MIN_SAMPLES))
+        if n > MAX_SAMPLES:
+            raise ValueError("%s: %d given, at most %d per call" % (what, n, MAX_SAMPLES))
+        X = self.B.zeros(n, self.n_features)
+        for i in range(n):
+            self._feature_row(samples[i], "%s[%d]" % (what, i), X, i)
+        return X, n
+
+    def _feature_row(self, x, what, dst, r):
+        """Check one sample, scale it, run the front-end; the result goes to row r of dst."""
+        ni = self.n_inputs
+        n = _length(x)
+        if n is None or isinstance(x, (str, bytes, bytearray, dict)):
+            raise TypeError("%s must be a sequence of %d numbers, got %s" % (what, ni, type(x).__name__))
+        if n != ni:
+            raise ValueError("%s has %d values, expected %d" % (what, n, ni))
+        B = self.B
+        v = self._x
+        off = self.offset
+        sc = self.scale
+        for j in range(ni):
+            a = x[j]
+            if isinstance(a, bool) or not isinstance(a, (int, float)):
+                try:
+                    a = float(a)  # ulab scalars
+                except (TypeError, ValueError):
+                    raise TypeError("%s[%d] is not a number (%s)" % (what, j, type(a).__name__))
+            try:
+                a = (float(a) - off[j]) * sc[j]
+            except OverflowError:
+                raise ValueError("%s[%d] is out of range" % (what, j))
+            if a != a or a == _INF or a == -_INF:
+                raise ValueError("%s[%d] is not finite" % (what, j))
+            if a > MAX_ABS or a < -MAX_ABS:
+                raise ValueError("%s[%d] is %g after input scaling; values must lie within +-%g"
+                                 % (what, j, a, MAX_ABS))
+            B.put(v, 0, j, a)
+        for (Wq, scales, bias, n_out, n_in, relu) in self._frontend:
+            B.qlinear(v, Wq, scales, bias, self._y, n_in, n_out, relu)
+            v, self._y = self._y, v
+        self._x = v
+        B.copy_row(v, 0, dst, r, self.n_features)
+
+    # ---- state (for store.py) ---------------------------------------------------
+    def _set_frontend(self, layers):
+        from array import array
+        self._frontend_layers = layers
+        self._frontend = []
+        prev = self.n_inputs
+        for (q, n_out, n_in, relu, scales, bias) in layers:
+            if n_in != prev:
+                raise ValueError("front-end layer takes %d inputs, previous gives %d" % (n_in, prev))
+            self._frontend.append((self.B.int8_matrix(q, n_out, n_in), array("f", scales),
+                                   array("f", bias), n_out, n_in, relu))
+            prev = n_out
+        if prev != self.n_features:
+            raise ValueError("front-end gives %d features, network takes %d" % (prev, self.n_features))
+
+    def _frontend_flops(self):
+        return sum(2 * f[3] * f[4] for f in self._frontend)
+
+    def _state(self):
+        net = self.net
+        B = self.B
+        hp = self.hp
+        s = net.sizes
+        dense = []
+        for l in range(len(net.W)):
+            dense.append((s[l + 1], s[l], _row_getter(B, net.W[l], s[l]), B.row(net.b[l], 0, s[l + 1])))
+        head = (self.n_inputs, self.n_features, self.max_hidden, self.min_hidden, self.grow_step,
+                net.caps[-1], len(s) - 2, net.hidden[0], self.replay.budget, self.target, self.rng.state)
+        hypr = tuple(hp[k] for k, _ in HYPER)
+        return {"head": head, "hypr": hypr, "classes": self.classes, "offset": self.offset,
+                "scale": self.scale, "frontend": self._frontend_layers, "dense": dense,
+                "replay": self.replay}
+
+    def _apply(self, st):
+        """Set weights, classes and replay set from a decoded file state."""
+        B = self.B
+        net = self.net
+        head = st["head"]
+        n_layers = head[6]
+        width = head[7]
+        if len(st["dense"]) != n_layers + 1:
+            raise store.FormatError("file has %d dense layers, expected %d" % (len(st["dense"]), n_layers + 1))
+        n_classes = len(st["classes"])
+        sizes = [self.n_features] + [width] * n_layers + [n_classes]
+        for l, layer in enumerate(st["dense"]):
+            if layer[0] != sizes[l + 1] or layer[1] != sizes[l]:
+                raise store.FormatError("dense layer %d is %dx%d, expected %dx%d"
+                                        % (l, layer[0], layer[1], sizes[l + 1], sizes[l]))
+        if width > self.max_hidden or n_classes > net.caps[-1]:
+            raise store.FormatError("file exceeds the learner's capacity")
+        net.sizes = sizes
+        for l, layer in enumerate(st["dense"]):
+            B.fill(net.W[l], net.caps[l + 1], net.caps[l], 0.0)
+            B.fill(net.b[l], 1, net.caps[l + 1], 0.0)
+            i = 0
+            for w, b in store.dense_rows(layer):
+                B.set_row(net.W[l], i, w, len(w))
+                B.put(net.b[l], 0, i, b)
+                i += 1
+        net.reset_momentum()
+        self.classes = list(st["classes"])
+        nf, samples = st["replay"]
+        if nf != self.n_features:
+            raise store.FormatError("replay samples have %d features, expected %d" % (nf, self.n_features))
+        self.replay.n = 0
+        for c, s, q in samples:
+            if c >= n_classes:
+                raise store.FormatError("replay sample of unknown class %d" % c)
+            self.replay.add_raw(c, s, q)
+        self.rng.state = head[10] or 1
+
+    def _snapshot(self):
+        """An in-memory copy of the state, for learners that have no folder."""
+        net = self.net
+        B = self.B
+        s = net.sizes
+        weights = []
+        for l in range(len(net.W)):
+            weights.append(([B.row(net.W[l], i, s[l]) for i in range(s[l + 1])], B.row(net.b[l], 0, s[l + 1])))
+        rp = self.replay
+        nf = rp.n_feat
+        return (list(s), weights, list(self.classes), rp.n, [rp.cls[i] for i in range(rp.n)],
+                [rp.scale[i] for i in range(rp.n)], bytes(rp.q[:rp.n * nf]), self.rng.state)
+
+    def _restore(self, snapshot):
+        gc.collect()
+        if snapshot is None:
+            self._apply(store.load_state(self.path, log=None))
+            return
+        sizes, weights, classes, n, cls, scale, q, rng_state = snapshot
+        net = self.net
+        B = self.B
+        net.sizes = sizes
+        for l, (rows, bias) in enumerate(weights):
+            B.fill(net.W[l], net.caps[l + 1], net.caps[l], 0.0)
+            for i, w in enumerate(rows):
+                B.set_row(net.W[l], i, w, len(w))
+            B.set_row(net.b[l], 0, bias, len(bias))
+        net.reset_momentum()
+        self.classes = classes
+        rp = self.replay
+        rp.n = n
+        for i in range(n):
+            rp.cls[i] = cls[i]
+            rp.scale[i] = scale[i]
+        rp.q[:len(q)] = q
+        self.rng.state = rng_state
+
+
+def _length(x):
+    # MicroPython's built-in sequences have no __len__ attribute to test for
+    try:
+        return len(x)
+    except TypeError:
+        return None
+
+
+def _row_getter(B, M, n):
+    return lambda i: B.row(M, i, n)
+
+
+def _widest(frontend):
+    return max([f[1] for f in frontend]) if frontend else 0
+
+
+def _printer(verbose):
+    if verbose:
+        return lambda s: print("tinycil:", s)
+    return lambda s: None
+
+
+def _check_int(name, v, lo, hi):
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise TypeError("%s must be an int" % name)
+    if not lo <= v <= hi:
+        raise ValueError("%s must be between %d and %d, got %d" % (name, lo, hi, v))
+
+
+def _check_path(path):
+    if not isinstance(path, str) or not path:
+        raise TypeError("path must be a folder name (str)")
+    if path.rstrip("/") in ("/tinycil", "tinycil"):
+        raise ValueError("path %r would shadow the tinycil package on sys.path; use %r" % (path, DEFAULT_PATH))
+
+
+def _vector(name, v, n):
+    if isinstance(v, (int, float)):
+        return [float(v)] * n
+    if len(v) != n:
+        raise ValueError("%s needs %d values, got %d" % (name, n, len(v)))
+    return [float(a) for a in v]

@@ -1,0 +1,178 @@
+# The growable MLP: dense + ReLU hidden layers, softmax output.
+# Every buffer is allocated once at its maximum size (max_hidden, max_classes,
+# batch), so memory is known up front and growing allocates nothing; the kernels
+# work on the active top-left block of each matrix.
+from math import sqrt
+
+
+class Net:
+    def __init__(self, B, n_features, max_hidden, max_classes, n_layers=1, batch=16):
+        if n_layers < 1:
+            raise ValueError("n_layers must be at least 1")
+        self.B = B
+        self.caps = [n_features] + [max_hidden] * n_layers + [max_classes]
+        self.sizes = [n_features] + [0] * n_layers + [0]
+        self.batch = batch
+        n = len(self.caps) - 1  # number of weight layers
+        self.W = [B.zeros(self.caps[l + 1], self.caps[l]) for l in range(n)]
+        self.b = [B.zeros(1, self.caps[l + 1]) for l in range(n)]
+        self.VW = [B.zeros(self.caps[l + 1], self.caps[l]) for l in range(n)]
+        self.Vb = [B.zeros(1, self.caps[l + 1]) for l in range(n)]
+        self.GW = [B.zeros(self.caps[l + 1], self.caps[l]) for l in range(n)]
+        self.Gb = [B.zeros(1, self.caps[l + 1]) for l in range(n)]
+        # activations of each layer's output, and their gradients
+        self.A = [B.zeros(batch, self.caps[l + 1]) for l in range(n)]
+        self.dA = [B.zeros(batch, self.caps[l + 1]) for l in range(n - 1)]
+        self.Xb = B.zeros(batch, n_features)  # mini-batch input rows
+
+    # ---- shape ---------------------------------------------------------------
+    @property
+    def hidden(self):
+        return self.sizes[1:-1]
+
+    @property
+    def n_classes(self):
+        return self.sizes[-1]
+
+    def params(self):
+        s = self.sizes
+        return sum(s[l] * s[l + 1] + s[l + 1] for l in range(len(s) - 1))
+
+    def flops(self):
+        # 2 FLOPs per multiply-add of the dense layers (FORMAT.md, "FLOPs")
+        s = self.sizes
+        return sum(2 * s[l] * s[l + 1] for l in range(len(s) - 1))
+
+    # ---- growth (function-preserving) -----------------------------------------
+    def _init_rows(self, l, r0, r1, rng):
+        # rows r0..r1-1 of layer l: U(-1,1)*sqrt(6/fan_in), bias 0, velocities 0
+        B = self.B
+        n_in = self.sizes[l]
+        B.fill_uniform(self.W[l], r0, r1, 0, n_in, rng, sqrt(6.0 / n_in))
+        for r in range(r0, r1):
+            B.put(self.b[l], 0, r, 0.0)
+            B.put(self.Vb[l], 0, r, 0.0)
+            for j in range(n_in):
+                B.put(self.VW[l], r, j, 0.0)
+
+    def _zero_cols(self, l, c0, c1):
+        # outgoing weights of new units start at zero: the net's function is unchanged
+        B = self.B
+        for r in range(self.sizes[l + 1]):
+            for j in range(c0, c1):
+                B.put(self.W[l], r, j, 0.0)
+                B.put(self.VW[l], r, j, 0.0)
+
+    def set_hidden(self, width, rng):
+        """Widen every hidden layer to `width` units (never narrows)."""
+        if width > self.caps[1]:
+            raise ValueError("width %d exceeds max_hidden %d" % (width, self.caps[1]))
+        for l in range(1, len(self.sizes) - 1):
+            old = self.sizes[l]
+            if width <= old:
+                continue
+            self.sizes[l] = width
+            self._init_rows(l - 1, old, width, rng)
+            self._zero_cols(l, old, width)
+
+    def add_class(self, rng):
+        c = self.sizes[-1]
+        if c >= self.caps[-1]:
+            raise ValueError("this learner holds at most %d classes (max_classes)" % self.caps[-1])
+        self.sizes[-1] = c + 1
+        self._init_rows(len(self.W) - 1, c, c + 1, rng)
+
+    # ---- compute ---------------------------------------------------------------
+    def forward(self, X, m):
+        """Logits for the first m rows of X; returns the buffer holding them."""
+        B = self.B
+        s = self.sizes
+        last = len(self.W) - 1
+        inp = X
+        for l in range(last + 1):
+            B.linear(inp, self.W[l], self.b[l], self.A[l], m, s[l], s[l + 1], l < last)
+            inp = self.A[l]
+        return self.A[last]
+
+    def step(self, X, labels, weights, m, lr, mu):
+        """One momentum-SGD step on a mini-batch of m rows; returns its loss."""
+        B = self.B
+        s = self.sizes
+        last = len(self.W) - 1
+        Z = self.forward(X, m)
+        loss = B.xent_grad(Z, labels, weights, m, s[-1])
+        d = Z
+        for l in range(last, -1, -1):
+            inp = X if l == 0 else self.A[l - 1]
+            dX = self.dA[l - 1] if l > 0 else None
+            B.linear_backward(inp, self.W[l], d, self.GW[l], self.Gb[l], dX, m, s[l], s[l + 1])
+            if l > 0:
+                B.relu_mask(dX, self.A[l - 1], m, s[l])
+                d = dX
+        for l in range(last + 1):
+            B.sgd(self.W[l], self.VW[l], self.GW[l], s[l + 1], s[l], lr, mu)
+            B.sgd(self.b[l], self.Vb[l], self.Gb[l], 1, s[l + 1], lr, mu)
+        return loss
+
+    def reset_momentum(self):
+        B = self.B
+        for l in range(len(self.W)):
+            B.fill(self.VW[l], self.caps[l + 1], self.caps[l], 0.0)
+            B.fill(self.Vb[l], 1, self.caps[l + 1], 0.0)
+
+    def finite(self):
+        B = self.B
+        s = self.sizes
+        for l in range(len(self.W)):
+            if not (B.all_finite(self.W[l], s[l + 1], s[l]) and B.all_finite(self.b[l], 1, s[l + 1])):
+                return False
+        return True
+
+    def fit(self, fetch, labels, weights, n, epochs, lr, mu, rng, log=None):
+        """Train on n rows for `epochs` shuffled epochs; fetch(k, M, r) puts row k into row r of M.
+
+        Raises ArithmeticError when the loss turns NaN/inf (divergence); the
+        caller restores the previous model. Returns the last epoch's mean loss.
+        """
+        B = self.B
+        Xb = self.Xb
+        bl = [0] * self.batch
+        bw = [0.0] * self.batch
+        order = list(range(n))
+        loss = 0.0
+        for e in range(epochs):
+            rng.shuffle(order)
+            total = 0.0
+            batches = 0
+            i = 0
+            while i < n:
+                m = min(self.batch, n - i)
+                for r in range(m):
+                    k = order[i + r]
+                    fetch(k, Xb, r)
+                    bl[r] = labels[k]
+                    bw[r] = weights[k]
+                total += self.step(Xb, bl, bw, m, lr, mu)
+                batches += 1
+                i += m
+            loss = total / batches
+            if loss != loss or loss == float("inf"):
+                raise ArithmeticError("training diverged (loss %r at epoch %d); lower lr" % (loss, e + 1))
+            if log is not None:
+                log(e + 1, epochs, loss)
+        if not self.finite():
+            raise ArithmeticError("training produced non-finite weights; lower lr")
+        return loss
+
+    def predict_rows(self, fetch, n):
+        """Class indices of n rows given by fetch(k, M, r), a batch at a time."""
+        B = self.B
+        out = []
+        i = 0
+        while i < n:
+            m = min(self.batch, n - i)
+            for r in range(m):
+                fetch(i + r, self.Xb, r)
+            out.extend(B.argmax_rows(self.forward(self.Xb, m), m, self.sizes[-1]))
+            i += m
+        return out

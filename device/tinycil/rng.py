@@ -1,0 +1,37 @@
+# A tiny PRNG shared by the board and the host reference (xorshift32, shifts 13/17/5).
+# Specified in FORMAT.md so both sides draw the same numbers from the same seed;
+# ulab's own generator differs from NumPy's, so neither is used for anything that
+# must agree across runtimes.
+
+_MASK = 0xFFFFFFFF
+_TO_UNIT = 1.0 / 8388608.0  # 2**-23: 24-bit draws are exact in float32
+
+
+class Rng:
+    def __init__(self, seed=1):
+        seed = int(seed) & _MASK
+        self.state = seed if seed else 0x9E3779B9
+
+    def next_u32(self):
+        x = self.state
+        x ^= (x << 13) & _MASK
+        x ^= x >> 17
+        x ^= (x << 5) & _MASK
+        self.state = x
+        return x
+
+    def uniform(self):
+        # in [-1, 1): the top 24 bits, scaled; exactly representable in float32
+        return (self.next_u32() >> 8) * _TO_UNIT - 1.0
+
+    def below(self, n):
+        # integer in [0, n); the tiny modulo bias is irrelevant here and keeps it exact
+        return self.next_u32() % n
+
+    def shuffle(self, items):
+        # Fisher-Yates from the end, as in FORMAT.md
+        i = len(items) - 1
+        while i > 0:
+            j = self.below(i + 1)
+            items[i], items[j] = items[j], items[i]
+            i -= 1

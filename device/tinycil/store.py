@@ -1,0 +1,308 @@
+# The learner file (device/FORMAT.md): header, tagged chunks, CRC-32 trailer.
+# Writes are atomic (temporary file, then renames) and loads verify everything
+# before anything is used; a damaged file falls back to the previous good copy.
+import os
+import struct
+
+try:
+    from binascii import crc32
+except ImportError:  # ports built without binascii.crc32
+    crc32 = None
+
+MAGIC = b"TCIL"
+VERSION = 1
+KIND_LEARNER = 1
+FILE = "learner.bin"
+BACKUP = "learner.bak"
+TEMP = "learner.tmp"
+
+HEAD = "<HHHHHHHHIfI"
+HYPR = "<ffHHHHffHHH"
+ENC_F32 = 0
+ENC_INT8 = 1
+
+
+class FormatError(ValueError):
+    pass
+
+
+def _crc(data, crc=0):
+    if crc32 is not None:
+        return crc32(data, crc)
+    crc ^= 0xFFFFFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0xEDB88320 if crc & 1 else 0)
+    return crc ^ 0xFFFFFFFF
+
+
+def join(folder, name):
+    return folder + name if folder.endswith("/") else folder + "/" + name
+
+
+def exists(p):
+    try:
+        os.stat(p)
+        return True
+    except OSError:
+        return False
+
+
+def makedirs(folder):
+    parts = folder.split("/")
+    cur = "/" if folder.startswith("/") else ""
+    for p in parts:
+        if not p:
+            continue
+        cur = cur + p if cur.endswith("/") or not cur else cur + "/" + p
+        if not exists(cur):
+            os.mkdir(cur)
+
+
+# ---- writing -----------------------------------------------------------------
+class _Writer:
+    def __init__(self, f):
+        self.f = f
+        self.crc = 0
+
+    def raw(self, data):
+        self.f.write(data)
+        self.crc = _crc(data, self.crc)
+
+    def chunk(self, tag, payload):
+        self.raw(tag + struct.pack("<I", len(payload)))
+        self.raw(payload)
+
+
+def _f32(values):
+    from array import array
+    return bytes(array("f", values))
+
+
+def dense_size(n_out, n_in, encoding):
+    if encoding == ENC_INT8:
+        return 6 + n_out * n_in + 8 * n_out
+    return 6 + 4 * n_out * n_in + 4 * n_out
+
+
+def write_dense(w, n_out, n_in, row, bias, encoding):
+    """Stream one DENS chunk; row(i) gives output unit i's weights, one row in RAM at a time."""
+    from .replay import quantize_row
+    w.raw(b"DENS" + struct.pack("<I", dense_size(n_out, n_in, encoding)))
+    w.raw(struct.pack("<HHBB", n_out, n_in, encoding, 0))
+    if encoding == ENC_INT8:
+        scales = []
+        for i in range(n_out):
+            s, q = quantize_row(row(i), n_in)
+            scales.append(s)
+            w.raw(q)
+        w.raw(_f32(scales))
+    else:
+        for i in range(n_out):
+            w.raw(_f32(row(i)))
+    w.raw(_f32(bias))
+
+
+def write(path, state, encoding=ENC_F32):
+    """Write `state` (see Learner._state) to `path` atomically. Returns the file size."""
+    makedirs(path)
+    tmp = join(path, TEMP)
+    with open(tmp, "wb") as f:
+        w = _Writer(f)
+        w.raw(MAGIC + struct.pack("<BBH", VERSION, KIND_LEARNER, 0))
+        w.chunk(b"HEAD", struct.pack(HEAD, *state["head"]))
+        w.chunk(b"HYPR", struct.pack(HYPR, *state["hypr"]))
+        names = bytearray(struct.pack("<H", len(state["classes"])))
+        for c in state["classes"]:
+            b = c.encode("utf-8")
+            names.extend(struct.pack("<B", len(b)))
+            names.extend(b)
+        w.chunk(b"CLAS", names)
+        w.chunk(b"SCAL", _f32(state["offset"]) + _f32(state["scale"]))
+        fr = state.get("frontend")
+        if fr:
+            p = bytearray(struct.pack("<H", len(fr)))
+            for (qbytes, n_out, n_in, relu, scales, bias) in fr:
+                p.extend(struct.pack("<HHBB", n_out, n_in, 1 if relu else 0, 0))
+                p.extend(qbytes)
+                p.extend(_f32(scales))
+                p.extend(_f32(bias))
+            w.chunk(b"FRNT", p)
+        for n_out, n_in, row, bias in state["dense"]:
+            write_dense(w, n_out, n_in, row, bias, encoding)
+        rp = state["replay"]
+        p = bytearray(struct.pack("<HH", rp.n, rp.n_feat))
+        nf = rp.n_feat
+        for i in range(rp.n):
+            p.extend(struct.pack("<Hf", rp.cls[i], rp.scale[i]))
+            p.extend(rp.q[i * nf:(i + 1) * nf])
+        w.chunk(b"RPLY", p)
+        crc = w.crc
+        f.write(b"END " + struct.pack("<II", 4, crc))
+        size = f.tell()
+    _replace(path, tmp)
+    return size
+
+
+def _replace(path, tmp):
+    # current -> backup, temp -> current: at every moment one complete learner exists
+    cur = join(path, FILE)
+    bak = join(path, BACKUP)
+    if exists(cur):
+        if exists(bak):
+            os.remove(bak)
+        os.rename(cur, bak)
+    os.rename(tmp, cur)
+
+
+# ---- reading -----------------------------------------------------------------
+def _parse(data, name):
+    """Check and split a whole file image into {tag: [payload, ...]}."""
+    if len(data) == 0:
+        raise FormatError("%s: empty file" % name)
+    if len(data) < 8 or data[:4] != MAGIC:
+        raise FormatError("%s: not a tinycil learner file (bad magic)" % name)
+    ver, kind, _ = struct.unpack_from("<BBH", data, 4)
+    if ver != VERSION:
+        raise FormatError("%s: format version %d, this tinycil reads version %d" % (name, ver, VERSION))
+    if kind != KIND_LEARNER:
+        raise FormatError("%s: file kind %d is not a learner" % (name, kind))
+    chunks = {}
+    pos = 8
+    while True:
+        if pos + 8 > len(data):
+            raise FormatError("%s: truncated at byte %d (no END chunk)" % (name, pos))
+        tag = bytes(data[pos:pos + 4])
+        (n,) = struct.unpack_from("<I", data, pos + 4)
+        if tag == b"END ":
+            if n != 4 or pos + 12 != len(data):
+                raise FormatError("%s: bad END chunk or trailing bytes" % name)
+            (want,) = struct.unpack_from("<I", data, pos + 8)
+            if _crc(memoryview(data)[:pos]) != want:
+                raise FormatError("%s: checksum mismatch (file corrupt)" % name)
+            return chunks
+        if pos + 8 + n > len(data):
+            raise FormatError("%s: truncated inside chunk %r" % (name, tag))
+        chunks.setdefault(tag, []).append(memoryview(data)[pos + 8:pos + 8 + n])
+        pos += 8 + n
+
+
+def _one(chunks, tag, name):
+    v = chunks.get(tag)
+    if not v or len(v) != 1:
+        raise FormatError("%s: needs exactly one %s chunk" % (name, tag.decode()))
+    return v[0]
+
+
+def _floats(buf, off, n):
+    return list(struct.unpack_from("<%df" % n, buf, off))
+
+
+def decode(data, name="<bytes>"):
+    """Decode a file image into a plain state dict (no backend needed)."""
+    chunks = _parse(data, name)
+    for tag in chunks:
+        if tag not in (b"HEAD", b"HYPR", b"CLAS", b"SCAL", b"FRNT", b"DENS", b"RPLY"):
+            raise FormatError("%s: unknown chunk %r" % (name, tag))
+    st = {}
+    try:
+        st["head"] = struct.unpack(HEAD, _one(chunks, b"HEAD", name))
+        st["hypr"] = struct.unpack(HYPR, _one(chunks, b"HYPR", name))
+        p = _one(chunks, b"CLAS", name)
+        (n,) = struct.unpack_from("<H", p, 0)
+        pos = 2
+        classes = []
+        for _ in range(n):
+            ln = p[pos]
+            classes.append(str(bytes(p[pos + 1:pos + 1 + ln]), "utf-8"))
+            pos += 1 + ln
+        if pos != len(p):
+            raise FormatError("%s: CLAS chunk length" % name)
+        st["classes"] = classes
+        n_inputs = st["head"][0]
+        p = _one(chunks, b"SCAL", name)
+        if len(p) != 8 * n_inputs:
+            raise FormatError("%s: SCAL chunk length" % name)
+        st["offset"] = _floats(p, 0, n_inputs)
+        st["scale"] = _floats(p, 4 * n_inputs, n_inputs)
+        fr = []
+        for p in chunks.get(b"FRNT", []):
+            (nl,) = struct.unpack_from("<H", p, 0)
+            pos = 2
+            for _ in range(nl):
+                n_out, n_in, relu, _pad = struct.unpack_from("<HHBB", p, pos)
+                pos += 6
+                q = bytes(p[pos:pos + n_out * n_in])
+                pos += n_out * n_in
+                scales = _floats(p, pos, n_out)
+                pos += 4 * n_out
+                bias = _floats(p, pos, n_out)
+                pos += 4 * n_out
+                fr.append((q, n_out, n_in, bool(relu), scales, bias))
+            if pos != len(p):
+                raise FormatError("%s: FRNT chunk length" % name)
+        st["frontend"] = fr
+        dense = []
+        for p in chunks.get(b"DENS", []):
+            n_out, n_in, enc, _pad = struct.unpack_from("<HHBB", p, 0)
+            if enc not in (ENC_F32, ENC_INT8):
+                raise FormatError("%s: unknown weight encoding %d" % (name, enc))
+            if len(p) != dense_size(n_out, n_in, enc):
+                raise FormatError("%s: DENS chunk length" % name)
+            dense.append((n_out, n_in, enc, p))
+        st["dense"] = dense
+        p = _one(chunks, b"RPLY", name)
+        n, nf = struct.unpack_from("<HH", p, 0)
+        if len(p) != 4 + n * (6 + nf):
+            raise FormatError("%s: RPLY chunk length" % name)
+        samples = []
+        pos = 4
+        for _ in range(n):
+            c, s = struct.unpack_from("<Hf", p, pos)
+            samples.append((c, s, bytes(p[pos + 6:pos + 6 + nf])))
+            pos += 6 + nf
+        st["replay"] = (nf, samples)
+    except (struct.error, IndexError) as e:
+        raise FormatError("%s: malformed chunk (%s)" % (name, e))
+    return st
+
+
+def dense_rows(layer):
+    """Yield (weights row, bias) of a decoded DENS chunk one output unit at a time."""
+    n_out, n_in, enc, p = layer
+    if enc == ENC_INT8:
+        scales = _floats(p, 6 + n_out * n_in, n_out)
+        bias = _floats(p, 6 + n_out * n_in + 4 * n_out, n_out)
+        for i in range(n_out):
+            s = scales[i]
+            o = 6 + i * n_in
+            yield [((v - 256) if v > 127 else v) * s for v in p[o:o + n_in]], bias[i]
+    else:
+        bias = _floats(p, 6 + 4 * n_out * n_in, n_out)
+        for i in range(n_out):
+            yield _floats(p, 6 + 4 * i * n_in, n_in), bias[i]
+
+
+def read_file(p):
+    with open(p, "rb") as f:
+        return f.read()
+
+
+def load_state(path, log=print):
+    """The newest good state in folder `path`: learner.bin, else learner.bak (saying so)."""
+    cur = join(path, FILE)
+    bak = join(path, BACKUP)
+    try:
+        return decode(read_file(cur), cur)
+    except (OSError, FormatError) as e:
+        first = e if isinstance(e, FormatError) else FormatError("%s: cannot read (%s)" % (cur, e))
+    if exists(bak):
+        try:
+            st = decode(read_file(bak), bak)
+        except (OSError, FormatError) as e:
+            raise FormatError("%s; backup also unusable: %s" % (first, e))
+        if log:
+            log("tinycil: %s; loaded the previous good copy %s" % (first, bak))
+        return st
+    raise first
