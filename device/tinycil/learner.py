@@ -291,13 +291,13 @@ class Learner:
                             hp["lr"], hp["momentum"], self.rng, progress)
 
     def _accuracy(self, X, val):
-        """Class-balanced accuracy: new class on `val` rows of X, old classes on their replay samples."""
+        """The check: the worse of (a) the new class's accuracy on its held-out rows of X and
+        (b) the class-balanced accuracy of the older classes on their replay samples.
+        Taking the minimum keeps a poorly learned new class from hiding behind many old ones."""
         c = len(self.classes) - 1
-        src = [(0, i) for i in range(self.replay.n) if self.replay.cls[i] != c]
-        labels = [self.replay.cls[i] for i in range(self.replay.n) if self.replay.cls[i] != c]
-        for i in val:
-            src.append((1, i))
-            labels.append(c)
+        rp = self.replay
+        src = [(0, i) for i in range(rp.n) if rp.cls[i] != c] + [(1, i) for i in val]
+        labels = [rp.cls[i] for i in range(rp.n) if rp.cls[i] != c] + [c] * len(val)
         pred = self.net.predict_rows(self._fetch((src, labels, None, X)), len(labels))
         hit = [0] * len(self.classes)
         tot = [0] * len(self.classes)
@@ -305,8 +305,10 @@ class Learner:
             tot[y] += 1
             if p == y:
                 hit[y] += 1
-        per = [hit[i] / tot[i] for i in range(len(tot)) if tot[i]]
-        return sum(per) / len(per)
+        new = hit[c] / tot[c] if tot[c] else 1.0
+        per = [hit[i] / tot[i] for i in range(c) if tot[i]]
+        old = sum(per) / len(per) if per else 1.0
+        return new if new < old else old
 
     # ---- input ------------------------------------------------------------------
     def _check_label(self, label):
