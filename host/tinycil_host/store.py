@@ -289,9 +289,13 @@ def _check_shapes(st, name):
 # ---- folders (FORMAT.md section 1) ---------------------------------------------------
 def save(folder, state, encoding=ENC_F32):
     """Write atomically to folder/learner.bin, keeping the previous one as learner.bak."""
+    return save_bytes(folder, encode(state, encoding))
+
+
+def save_bytes(folder, data):
+    """Atomic save of a ready file image (FORMAT.md section 1). Returns its size."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    data = encode(state, encoding)
     tmp, cur, bak = folder / TEMP, folder / FILE, folder / BACKUP
     with open(tmp, "wb") as f:
         f.write(data)

@@ -1,0 +1,259 @@
+"""`tinycil parity`: the device code under MicroPython against the NumPy reference.
+
+Both sides get the same inputs, weights and seeds (randomness comes from the shared
+xorshift32 of FORMAT.md section 3, never from ulab's or NumPy's generators) and the
+results are compared operation by operation.
+
+Tolerances. The reference computes in float32. The unix port computes every
+expression in float64 and rounds to float32 when it stores into array('f') (ulab on
+the unix port likewise computes in float64). One float32 rounding is a relative error
+of at most u = 2^-24 = 6e-8; a dot product of n terms accumulated in float32 is off by
+at most about n*u of the sum of |terms| (n <= 64 here: 4e-6, typically far less).
+Errors are measured relative to the largest magnitude of the reference result
+(max |dev - ref| / max |ref|), since elementwise ratios are meaningless near zero.
+- forward, scores, SGD steps: one or two layers of dot products -> 1e-5 (about 150 u).
+- widening: new weights are exact float32 draws times sqrt(6/fan_in), rounded once on
+  both sides; old weights are copied -> exact (0).
+- distillation: 40 momentum-SGD iterations of the samples; the error of each iteration
+  is carried into the next but not amplified (lr 1, the matching loss is smooth) -> 1e-4.
+- learn_class: distillation plus hundreds of SGD steps; rounding differences accumulate
+  roughly linearly with the number of steps -> 1e-3 on weights and replay values.
+- integer results (random draws, herding indices, widths, replay int8 values except
+  where a float32 rounding flips a round-half, file bytes of a given state): exact.
+"""
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from . import datasets, mpy, store
+from .cli import CliError
+from .reference import Learner, Rng, distill, herding_order
+
+SCRIPT = Path(__file__).parent / "device_scripts" / "parity_device.py"
+TOL = {"exact": 0.0, "forward": 1e-5, "distill": 1e-4, "learn": 1e-3}
+
+
+def add_arguments(p):
+    p.add_argument("--micropython", default=None,
+                   help="MicroPython interpreter (default: the `micropython` installed by the project)")
+    p.add_argument("--backend", choices=("ulab", "pure"), default=None,
+                   help="device kernels to use (default: the best the interpreter has)")
+    p.add_argument("--keep", default=None, help="keep the exchanged files in this folder")
+
+
+def run(args):
+    rows, backend = check(args.micropython, backend=args.backend, keep=args.keep)
+    print_table(rows, backend, args.micropython or mpy.default_interpreter())
+    bad = [r for r in rows if not r["ok"]]
+    if bad:
+        print("parity: %d mismatch(es): %s" % (len(bad), ", ".join(r["op"] for r in bad)))
+        return 1
+    print("parity: all %d checks within tolerance" % len(rows))
+    return 0
+
+
+# ---- the cases, built on the host --------------------------------------------------
+def _base_learner(ds):
+    """A small learner with two classes, trained by the reference: the state both sides start from."""
+    lrn = Learner(ds.n_features, max_hidden=16, min_hidden=8, grow_step=8, max_classes=8, memory_bytes=1400,
+                  target=0.5, seed=11, input_offset=8.0, input_scale=1 / 8.0, epochs=6, distill_iters=10)
+    for c in (0, 1):
+        lrn.learn_class(ds.classes[c], ds.X_train[ds.y_train == c][:25])
+    return lrn
+
+
+def _cases(ds, lrn):
+    f32 = np.float32
+    X2 = ds.X_test[ds.y_test == 2]
+    feats = lrn.features(ds.X_test[:20])
+    return {
+        "rng_seed": 12345, "rng_draws": 1000,
+        "forward_x": feats, "forward_n": len(feats),
+        "scores_x": ds.X_test[:10].astype(f32), "scores_n": 10,
+        "step_x": feats[:12], "step_m": 12, "step_labels": [int(v) % 2 for v in ds.y_test[:12]],
+        "step_weights": [1.0 + (i % 3) for i in range(12)], "lr": 0.05, "mu": 0.9, "steps": 2,
+        "widen_to": 16, "widen_seed": 99,
+        "distill_t": lrn.features(X2[:30]), "distill_n": 30, "distill_k": 6, "distill_seed": 7,
+        "embed_dim": 32, "distill_iters": 40, "distill_lr": 1.0, "distill_mu": 0.5,
+        "learn_x": ds.X_train[ds.y_train == 2][:30].astype(f32), "learn_n": 30, "learn_label": "two",
+        "learn_seed": 5, "learn_target": 1.0,  # an unreachable target makes it grow, to cover growth
+    }
+
+
+def _write_inputs(work, cfg):
+    js = {}
+    for k, v in cfg.items():
+        if isinstance(v, np.ndarray):
+            v.astype("<f4").tofile(work / (k + ".f32"))
+        else:
+            js[k] = v
+    return js
+
+
+def _reference(cfg, lrn):
+    """The same operations on the reference, from the same state."""
+    res = {}
+    r = Rng(cfg["rng_seed"])
+    res["rng"] = np.array([r.uniform() for _ in range(cfg["rng_draws"])], np.float32)
+    res["rng_below"] = [r.below(i + 1) for i in range(50)]
+    res["rng_state"] = r.state
+    net = Learner.from_state(lrn.state()).net
+    res["forward"] = net.forward(cfg["forward_x"]).ravel()
+    res["scores"] = lrn.scores_batch(cfg["scores_x"]).ravel()
+    net.reset_momentum()
+    res["step_loss"] = [net.step(cfg["step_x"], cfg["step_labels"], cfg["step_weights"], cfg["lr"], cfg["mu"])
+                        for _ in range(cfg["steps"])]
+    res["step"] = _flat(net)
+    before = net.forward(cfg["forward_x"])
+    shapes = [(W.shape, b.shape) for W, b in zip(net.W, net.b)]
+    net.set_hidden(cfg["widen_to"], Rng(cfg["widen_seed"]))
+    res["widen"] = _flat(net)
+
+    def widen_from(flat):
+        # widening is exact: apply it to the device's own post-step weights
+        n = Learner.from_state(lrn.state()).net
+        pos = 0
+        for l, ((ws, bs), _) in enumerate(zip(shapes, n.W)):
+            n.W[l] = flat[pos:pos + ws[0] * ws[1]].reshape(ws).astype(np.float32)
+            pos += ws[0] * ws[1]
+            n.b[l] = flat[pos:pos + bs[0]].astype(np.float32)
+            pos += bs[0]
+        n.reset_momentum()
+        n.set_hidden(cfg["widen_to"], Rng(cfg["widen_seed"]))
+        return _flat(n)
+    res["widen_from"] = widen_from
+    res["widen_change"] = float(np.abs(net.forward(cfg["forward_x"]) - before).max())
+    res["widen_sizes"] = list(net.sizes)
+    T = cfg["distill_t"]
+    res["herding"] = herding_order(T, cfg["distill_k"])
+    S, first, last = distill(T, T[res["herding"]], Rng(cfg["distill_seed"]), cfg["distill_iters"],
+                             cfg["embed_dim"], cfg["distill_lr"], cfg["distill_mu"])
+    res["distill"] = S.ravel()
+    res["distill_loss"] = [first, last]
+    learner = Learner.from_state(lrn.state())
+    rep = learner.learn_class(cfg["learn_label"], cfg["learn_x"], target=cfg["learn_target"], seed=cfg["learn_seed"])
+    res["learn"] = rep
+    res["learn_state"] = learner.state()
+    return res
+
+
+def _flat(net):
+    return np.concatenate([np.concatenate([W.ravel(), b]) for W, b in zip(net.W, net.b)])
+
+
+# ---- comparison ---------------------------------------------------------------------
+def _row(op, dev, ref, tol):
+    dev = np.asarray(dev, dtype=np.float64).ravel()
+    ref = np.asarray(ref, dtype=np.float64).ravel()
+    if dev.shape != ref.shape:
+        return {"op": op, "abs": float("inf"), "rel": float("inf"), "tol": tol, "ok": False,
+                "note": "shape %s vs %s" % (dev.shape, ref.shape)}
+    err = float(np.abs(dev - ref).max()) if dev.size else 0.0
+    mag = float(np.abs(ref).max()) if ref.size else 0.0
+    rel = err / mag if mag > 0 else err
+    return {"op": op, "abs": err, "rel": rel, "tol": tol, "ok": bool(np.isfinite(rel) and rel <= tol), "note": ""}
+
+
+def _same(op, dev, ref, note=""):
+    ok = dev == ref
+    return {"op": op, "abs": 0.0 if ok else float("nan"), "rel": 0.0 if ok else float("nan"), "tol": 0.0,
+            "ok": bool(ok), "note": note if ok else "%s: %r vs %r" % (note, _short(dev), _short(ref))}
+
+
+def _short(v):
+    s = repr(v)
+    return s if len(s) < 60 else s[:57] + "..."
+
+
+def compare(work, cfg, ref, host_f32, host_int8):
+    out = json.loads((work / "output.json").read_text())
+
+    def dev(name):
+        return np.fromfile(work / ("out_%s.f32" % name), dtype="<f4")
+
+    rows = [
+        _row("rng: 1000 uniform draws", dev("rng"), ref["rng"], TOL["exact"]),
+        _same("rng: below() and state", (out["rng_below"], out["rng_state"]), (ref["rng_below"], ref["rng_state"])),
+        _row("forward (logits)", dev("forward"), ref["forward"], TOL["forward"]),
+        _row("scores (scaling+softmax)", dev("scores"), ref["scores"], TOL["forward"]),
+        _row("sgd: 2 momentum steps, loss", out["step_loss"], ref["step_loss"], TOL["forward"]),
+        _row("sgd: 2 momentum steps, weights", dev("step"), ref["step"], TOL["forward"]),
+        _same("widen: sizes", out["widen_sizes"], ref["widen_sizes"]),
+        _row("widen: weights", dev("widen"), ref["widen"], TOL["forward"]),
+        _row("widen: same weights widened", dev("widen"), ref["widen_from"](dev("step")), TOL["exact"]),
+        _row("widen: output change (device)", [out["widen_change"]], [0.0], TOL["exact"]),
+        _same("distill: herding order", out["herding"], ref["herding"]),
+        _row("distill: synthetic samples", dev("distill"), ref["distill"], TOL["distill"]),
+        _row("distill: matching loss", out["distill_loss"], ref["distill_loss"], TOL["distill"]),
+    ]
+    # learn_class: the board's file, read here
+    try:
+        dev_bytes = (work / "dev_learn" / store.FILE).read_bytes()
+        st = store.decode(dev_bytes, "device learner.bin")
+    except (OSError, store.FormatError) as e:
+        rows.append({"op": "learn_class: device file", "abs": float("nan"), "rel": float("nan"), "tol": 0.0,
+                     "ok": False, "note": str(e)})
+        return rows, out.get("backend", "?")
+    rs = ref["learn_state"]
+    rep = out["learn"]
+    rows += [
+        _same("learn_class: widths, classes", (rep["hidden_before"], rep["hidden"], st["classes"]),
+              (ref["learn"]["hidden_before"], ref["learn"]["hidden"], rs["classes"])),
+        _same("learn_class: rng state after", st["rng_state"], rs["rng_state"]),
+        _row("learn_class: weights", np.concatenate([np.concatenate([W.ravel(), b]) for W, b in st["dense"]]),
+             np.concatenate([np.concatenate([W.ravel(), b]) for W, b in rs["dense"]]), TOL["learn"]),
+        _row("learn_class: replay values", st["replay"].values(), rs["replay"].values(), TOL["learn"]),
+        _row("learn_class: distill loss", rep["distill_loss"], ref["learn"]["distill_loss"], TOL["learn"]),
+        _row("learn_class: accuracy", [rep["accuracy"]], [ref["learn"]["accuracy"]], TOL["exact"]),
+        _same("file: host f32 -> board -> f32", (work / "dev_f32" / store.FILE).read_bytes(), host_f32,
+              "byte-identical"),
+        _same("file: host state -> board int8", (work / "dev_int8" / store.FILE).read_bytes(), host_int8,
+              "byte-identical"),
+        _same("file: board file -> host -> board", store.encode(st, store.ENC_F32), dev_bytes, "byte-identical"),
+    ]
+    return rows, out.get("backend", "?")
+
+
+def check(interpreter=None, backend=None, keep=None):
+    """Run every case on both sides; returns (rows, backend name). Raises CliError if MicroPython fails."""
+    ds = datasets.load("digits")
+    lrn = _base_learner(ds)
+    cfg = _cases(ds, lrn)
+    work = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="tinycil-parity-"))
+    try:
+        work.mkdir(parents=True, exist_ok=True)
+        for sub in ("host", "dev_f32", "dev_int8", "dev_learn"):
+            shutil.rmtree(work / sub, ignore_errors=True)
+        host_f32 = store.encode(lrn.state(), store.ENC_F32)
+        host_int8 = store.encode(lrn.state(), store.ENC_INT8)
+        store.save_bytes(work / "host", host_f32)
+        js = _write_inputs(work, cfg)
+        js["learner"] = str(work / "host")
+        js["backend"] = backend
+        (work / "input.json").write_text(json.dumps(js))
+        try:
+            r = mpy.run(SCRIPT, args=[str(work)], interpreter=interpreter, timeout=900)
+        except (OSError, FileNotFoundError) as e:
+            raise CliError("cannot run MicroPython %s: %s" % (interpreter or "", e))
+        if r.returncode != 0 or "parity-device: ok" not in r.stdout:
+            tail = (r.stderr.strip() or r.stdout.strip()).splitlines()[-3:]
+            raise CliError("the device side failed under %s: %s" % (interpreter or mpy.default_interpreter(),
+                                                                   " | ".join(tail)))
+        ref = _reference(cfg, lrn)
+        return compare(work, cfg, ref, host_f32, host_int8)
+    finally:
+        if not keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def print_table(rows, backend, interpreter):
+    print("tinycil parity: %s (backend %s) vs NumPy float32 reference" % (interpreter, backend))
+    w = max(len(r["op"]) for r in rows)
+    print("%-*s  %10s  %10s  %8s  %s" % (w, "operation", "max abs", "max rel", "tol", "result"))
+    for r in rows:
+        print("%-*s  %10.3g  %10.3g  %8.0e  %s%s" % (w, r["op"], r["abs"], r["rel"], r["tol"],
+                                                    "ok" if r["ok"] else "MISMATCH",
+                                                    ("  " + r["note"]) if r["note"] else ""))

@@ -1,0 +1,256 @@
+"""`tinycil prepare`: the base learner a board starts from.
+
+    summary, learner = prepare_learner("digits", [0, 1], out="build/learner")
+
+1. input scaling from the base classes' training data (stored in SCAL, so the board
+   takes samples in the data set's own units);
+2. optional frozen front-end (frontend.py) for high-dimensional inputs;
+3. model-size search: train at min_hidden, widen by grow_step (function-preserving)
+   and retrain until the validation accuracy meets the target or max_hidden is reached;
+   the target defaults to the fixed max_hidden model's validation accuracy minus a tolerance;
+4. distil every base class into the replay set within memory_bytes;
+5. int8 weights for the file, accuracy reported before and after quantization.
+The returned learner is the one decoded from the written file: exactly what the board loads.
+"""
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import datasets, frontend, store
+from .cli import CliError
+from .progress import Bar
+from .reference import HYPER, Learner, Net, Rng, balanced_accuracy, distill_class
+
+DEFAULTS = dict(max_hidden=32, min_hidden=8, grow_step=8, max_classes=16, n_layers=1, memory_bytes=6400)
+
+
+def add_arguments(p):
+    p.add_argument("--dataset", default="digits",
+                   help="'digits', a shared data set name (mnist, har_raw, fsdd_logmel, ...), or a .npz/.csv file")
+    p.add_argument("--base-classes", default="0,1", help="comma-separated class indices (or names)")
+    p.add_argument("--out", default="build/learner", help="learner folder to write (learner.bin)")
+    p.add_argument("--max-hidden", type=int, default=DEFAULTS["max_hidden"])
+    p.add_argument("--min-hidden", type=int, default=DEFAULTS["min_hidden"])
+    p.add_argument("--grow-step", type=int, default=DEFAULTS["grow_step"])
+    p.add_argument("--max-classes", type=int, default=DEFAULTS["max_classes"])
+    p.add_argument("--layers", type=int, default=DEFAULTS["n_layers"], help="hidden layers")
+    p.add_argument("--memory-bytes", type=int, default=DEFAULTS["memory_bytes"], help="replay budget in bytes")
+    p.add_argument("--target", type=float, default=None,
+                   help="validation accuracy the size search (and the board) aims at; "
+                        "default: the fixed max-hidden model's minus --tolerance")
+    p.add_argument("--tolerance", type=float, default=0.02)
+    p.add_argument("--frontend", choices=("auto", "none", "pca"), default="auto",
+                   help="frozen int8 front-end; auto = pca above %d inputs" % frontend.AUTO_ABOVE)
+    p.add_argument("--features", type=int, default=32, help="front-end output size")
+    p.add_argument("--base-epochs", type=int, default=30, help="epochs per width of the base training")
+    p.add_argument("--seed", type=int, default=1)
+    for k, v in HYPER:
+        p.add_argument("--" + k.replace("_", "-"), type=type(v), default=v, help="board hyper-parameter")
+
+
+def run(args):
+    hyper = {k: getattr(args, k) for k, _ in HYPER}
+    summary, _ = prepare_learner(
+        args.dataset, parse_classes(args.base_classes), out=args.out, max_hidden=args.max_hidden,
+        min_hidden=args.min_hidden, grow_step=args.grow_step, max_classes=args.max_classes,
+        n_layers=args.layers, memory_bytes=args.memory_bytes, target=args.target, tolerance=args.tolerance,
+        frontend_kind=args.frontend, features=args.features, base_epochs=args.base_epochs, seed=args.seed,
+        progress=True, **hyper)
+    print_summary(summary)
+    return 0
+
+
+def parse_classes(text):
+    items = [t.strip() for t in str(text).split(",") if t.strip()]
+    if not items:
+        raise CliError("--base-classes needs at least one class, e.g. 0,1")
+    return items
+
+
+def _resolve(tokens, classes, present):
+    idx = []
+    for t in tokens:
+        if isinstance(t, (int, np.integer)) or (isinstance(t, str) and t.lstrip("-").isdigit() and t not in classes):
+            i = int(t)
+        elif t in classes:
+            i = classes.index(t)
+        else:
+            raise CliError("unknown class %r (classes: %s)" % (t, ", ".join(classes)))
+        if not 0 <= i < len(classes) or i not in present:
+            raise CliError("class %r has no training samples in this data set" % (t,))
+        if i in idx:
+            raise CliError("class %r given twice" % (t,))
+        idx.append(i)
+    return idx
+
+
+def input_scaling(X):
+    """offset = per-input mean, scale = 1 / overall standard deviation (one number for all inputs).
+
+    One common scale keeps inputs that are nearly constant on the base classes (e.g. border
+    pixels) from being blown up when a new class uses them.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    offset = X.mean(axis=0)
+    std = float(np.sqrt(((X - offset) ** 2).mean()))
+    scale = 1.0 / std if std > 0 else 1.0
+    return offset.astype(np.float32), np.full(X.shape[1], scale, dtype=np.float32)
+
+
+def prepare_learner(dataset="digits", base_classes=(0, 1), out=None, *, max_hidden=32, min_hidden=8,
+                    grow_step=8, max_classes=16, n_layers=1, memory_bytes=6400, target=None, tolerance=0.02,
+                    frontend_kind="auto", features=32, base_epochs=30, seed=1, val_fraction=0.2,
+                    progress=False, **hyper):
+    """Build, size-search, distil and quantize a base learner; write it to folder `out` if given.
+
+    dataset: a name/path for datasets.load, or a datasets.Dataset. base_classes: indices or names.
+    Returns (summary dict, reference Learner decoded from the int8 file).
+    Raises CliError for anything the user can fix.
+    """
+    t0 = time.time()
+    try:
+        ds = dataset if isinstance(dataset, datasets.Dataset) else datasets.load(dataset)
+    except datasets.DatasetError as e:
+        raise CliError(str(e))
+    idx = _resolve(list(base_classes), list(ds.classes), set(np.unique(ds.y_train).tolist()))
+    if len(idx) + 0 > max_classes:
+        raise CliError("%d base classes exceed --max-classes %d" % (len(idx), max_classes))
+    names = [str(ds.classes[i]) for i in idx]
+    for nm in names:
+        if not 1 <= len(nm.encode("utf-8")) <= 40:
+            raise CliError("class name %r must be 1..40 bytes" % nm)
+    remap = {c: j for j, c in enumerate(idx)}
+    tr = np.isin(ds.y_train, idx)
+    X_all = ds.X_train[tr]
+    y_all = np.array([remap[int(c)] for c in ds.y_train[tr]])
+    X_tr, y_tr, X_val, y_val = datasets.validation_split(X_all, y_all, val_fraction, seed)
+    te = np.isin(ds.y_test, idx)
+    X_te, y_te = ds.X_test[te], np.array([remap[int(c)] for c in ds.y_test[te]], dtype=np.int64)
+
+    offset, scale = input_scaling(X_tr)
+    kind = frontend_kind
+    if kind == "auto":
+        kind = "pca" if ds.n_features > frontend.AUTO_ABOVE else "none"
+    front = frontend.fit_pca((X_tr - offset) * scale, features) if kind == "pca" else []
+    try:
+        lrn = Learner(ds.n_features, max_hidden=max_hidden, min_hidden=min_hidden, grow_step=grow_step,
+                      max_classes=max_classes, n_layers=n_layers, memory_bytes=memory_bytes, target=0.0,
+                      seed=seed, input_offset=offset, input_scale=scale, frontend=front, **hyper)
+    except (TypeError, ValueError) as e:
+        raise CliError(str(e))
+    hp = lrn.hp
+    quota = lrn.replay.quota(len(idx))
+    if quota < 1:
+        raise CliError("--memory-bytes %d holds %d samples of %d bytes: not one per base class"
+                       % (memory_bytes, lrn.replay.capacity, lrn.n_features + 4))
+    F_tr, F_val = lrn.features(X_tr), lrn.features(X_val)
+    counts = np.bincount(y_tr, minlength=len(idx))
+    w_tr = 1.0 / counts[y_tr]
+
+    widths = list(range(min_hidden, max_hidden, grow_step)) + [max_hidden]
+    fits = len(widths) + (1 if target is None else 0)
+    bar = Bar(fits * base_epochs, "train", enabled=None if progress else False)
+
+    def tick(e, total, loss):
+        bar.update(1, "loss %.4f" % loss)
+
+    fixed_acc = None
+    if target is None:
+        # the fixed model: the same network at max_hidden from the start
+        fixed = Net(lrn.n_features, max_hidden, max_classes, n_layers, hp["batch"])
+        rng = Rng(seed + 1)
+        fixed.set_hidden(max_hidden, rng)
+        for _ in idx:
+            fixed.add_class(rng)
+        fixed.fit(F_tr, y_tr, w_tr, base_epochs, hp["lr"], hp["momentum"], rng, tick)
+        fixed_acc = balanced_accuracy(fixed.predict(F_val), y_val)
+        target = max(0.0, fixed_acc - tolerance)
+    if not 0.0 <= target <= 1.0:
+        raise CliError("--target must be an accuracy between 0 and 1")
+    lrn.target = float(np.float32(target))
+
+    # size search: start small, widen (function-preserving) and retrain until the target is met
+    for name in names:
+        lrn.net.add_class(lrn.rng)
+        lrn.classes.append(name)
+    search = []
+    while True:
+        try:
+            lrn.net.fit(F_tr, y_tr, w_tr, base_epochs, hp["lr"], hp["momentum"], lrn.rng, tick)
+        except ArithmeticError as e:
+            raise CliError("base training failed: %s" % e)
+        acc = balanced_accuracy(lrn.net.predict(F_val), y_val)
+        search.append({"hidden": lrn.net.hidden[0], "val_accuracy": acc})
+        if acc >= target or lrn.net.hidden[0] >= max_hidden:
+            break
+        lrn.net.set_hidden(min(lrn.net.hidden[0] + grow_step, max_hidden), lrn.rng)
+    bar.close()
+
+    # distil every base class into its share of the replay budget
+    d_losses = []
+    for c in range(len(idx)):
+        T = F_tr[y_tr == c]
+        S, first, last = distill_class(T, min(quota, len(T)), lrn.rng, hp)
+        lrn.replay.add(c, S)
+        d_losses.append((first, last))
+
+    acc_float = _accuracy(lrn, X_te, y_te)
+    data_int8 = store.encode(lrn.state(), store.ENC_INT8)
+    data_f32 = store.encode(lrn.state(), store.ENC_F32)
+    board = Learner.from_state(store.decode(data_int8), path=None)
+    acc_int8 = _accuracy(board, X_te, y_te)
+    if out is not None:
+        store.save_bytes(out, data_int8)
+        board.path = str(out)
+    info = board.info()
+    summary = {
+        "dataset": ds.name, "base_classes": names, "n_inputs": ds.n_features, "input_shape": list(ds.input_shape),
+        "n_features": lrn.n_features, "frontend": None if not front else {
+            "kind": kind, "features": lrn.n_features, "flops": frontend.flops(front), "bytes": frontend.nbytes(front)},
+        "hidden": info["hidden"], "max_hidden": max_hidden, "size_search": search,
+        "fixed_val_accuracy": fixed_acc, "target": lrn.target, "params": info["params"],
+        "flops_per_inference": info["flops_per_inference"],
+        "fixed_flops_per_inference": 2 * sum(a * b for a, b in zip(
+            [lrn.n_features] + [max_hidden] * n_layers, [max_hidden] * n_layers + [len(idx)])) + frontend.flops(front),
+        "replay": {"samples_per_class": info["samples_per_class"], "bytes_used": info["memory_bytes_used"],
+                   "budget": memory_bytes, "distill_loss": d_losses},
+        "train_samples": int(len(y_tr)), "val_samples": int(len(y_val)), "test_samples": int(len(y_te)),
+        "test_accuracy_float": acc_float, "test_accuracy_int8": acc_int8,
+        "file_bytes_int8": len(data_int8), "file_bytes_f32": len(data_f32),
+        "out": None if out is None else str(Path(out) / store.FILE), "seconds": round(time.time() - t0, 2),
+    }
+    if out is not None:
+        (Path(out) / "prepare.json").write_text(json.dumps(summary, indent=1))
+    return summary, board
+
+
+def _accuracy(lrn, X, y):
+    return float((lrn.predict_batch(X) == y).mean()) if len(y) else float("nan")
+
+
+def evaluate_file(path, X, y):
+    """Accuracy of the learner in folder/file `path` on rows X with class indices y (its own order)."""
+    return _accuracy(Learner.load(path), np.asarray(X, np.float32), np.asarray(y))
+
+
+def print_summary(s):
+    fr = s["frontend"]
+    print("prepared %s: base classes %s" % (s["dataset"], ", ".join(s["base_classes"])))
+    print("  inputs      %d %s -> %s" % (s["n_inputs"], tuple(s["input_shape"]),
+          "front-end %s to %d features (%d FLOPs, %d bytes int8)" % (fr["kind"], fr["features"], fr["flops"], fr["bytes"])
+          if fr else "no front-end"))
+    print("  size search %s" % ", ".join("hidden %d: val %.3f" % (r["hidden"], r["val_accuracy"]) for r in s["size_search"]))
+    if s["fixed_val_accuracy"] is not None:
+        print("  target      %.3f (fixed max-hidden model: val %.3f)" % (s["target"], s["fixed_val_accuracy"]))
+    else:
+        print("  target      %.3f (given)" % s["target"])
+    print("  network     hidden %s of max %d, %d params, %d FLOPs/inference (fixed model: %d)"
+          % (s["hidden"], s["max_hidden"], s["params"], s["flops_per_inference"], s["fixed_flops_per_inference"]))
+    rp = s["replay"]
+    print("  replay      %s samples per class, %d of %d bytes" % (rp["samples_per_class"], rp["bytes_used"], rp["budget"]))
+    print("  accuracy    test %.4f float32, %.4f int8 weights (%d test samples)"
+          % (s["test_accuracy_float"], s["test_accuracy_int8"], s["test_samples"]))
+    print("  file        %s: %d bytes (int8 weights; %d with f32)" % (s["out"], s["file_bytes_int8"], s["file_bytes_f32"]))
+    print("  time        %.1f s" % s["seconds"])
