@@ -541,12 +541,18 @@ class Learner:
         return self.net.fit(X, y, w, epochs, self.hp["lr"], self.hp["momentum"], self.rng, progress)
 
     def _accuracy(self, new_rows):
-        """Class-balanced accuracy: older classes on their replay samples, the new one on new_rows."""
+        """The check: min(new class's accuracy on new_rows, older classes' balanced accuracy on replay).
+
+        The minimum keeps a poorly learned new class from hiding behind many well-kept old ones.
+        """
         c = len(self.classes) - 1
-        old = self.replay.cls != c
-        X = np.concatenate([self.replay.values()[old], new_rows]).astype(F32)
-        y = np.concatenate([self.replay.cls[old].astype(np.int64), np.full(len(new_rows), c)])
-        return balanced_accuracy(self.net.predict(X), y)
+        new = float((self.net.predict(new_rows) == c).mean()) if len(new_rows) else 1.0
+        old_rows = self.replay.cls != c
+        if not old_rows.any():
+            return new
+        y = self.replay.cls[old_rows].astype(np.int64)
+        old = balanced_accuracy(self.net.predict(self.replay.values()[old_rows]), y)
+        return min(new, old)
 
     # ---- input checks ----
     def _check_label(self, label):

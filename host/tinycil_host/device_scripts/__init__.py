@@ -1,0 +1,1 @@
+"""Scripts that run under MicroPython (shipped with the package)."""
