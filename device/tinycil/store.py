@@ -157,17 +157,26 @@ def _replace(path, tmp):
 
 
 # ---- reading -----------------------------------------------------------------
-def _parse(data, name):
-    """Check and split a whole file image into {tag: [payload, ...]}."""
+def _header(data, name):
+    """Check the 8-byte header (enough of a file to tell what it is)."""
     if len(data) == 0:
         raise FormatError("%s: empty file" % name)
-    if len(data) < 8 or data[:4] != MAGIC:
+    if len(data) < 8:
+        if bytes(data[:4]) == MAGIC[:min(4, len(data))]:
+            raise FormatError("%s: truncated at byte %d (inside the header)" % (name, len(data)))
+        raise FormatError("%s: not a tinycil learner file (bad magic)" % name)
+    if bytes(data[:4]) != MAGIC:
         raise FormatError("%s: not a tinycil learner file (bad magic)" % name)
     ver, kind, _ = struct.unpack_from("<BBH", data, 4)
     if ver != VERSION:
         raise FormatError("%s: format version %d, this tinycil reads version %d" % (name, ver, VERSION))
     if kind != KIND_LEARNER:
         raise FormatError("%s: file kind %d is not a learner" % (name, kind))
+
+
+def _parse(data, name):
+    """Check and split a whole file image into {tag: [payload, ...]}."""
+    _header(data, name)
     chunks = {}
     pos = 8
     while True:
@@ -176,6 +185,8 @@ def _parse(data, name):
         tag = bytes(data[pos:pos + 4])
         (n,) = struct.unpack_from("<I", data, pos + 4)
         if tag == b"END ":
+            if pos + 12 > len(data):
+                raise FormatError("%s: truncated inside the END chunk" % name)
             if n != 4 or pos + 12 != len(data):
                 raise FormatError("%s: bad END chunk or trailing bytes" % name)
             (want,) = struct.unpack_from("<I", data, pos + 8)
@@ -263,9 +274,77 @@ def decode(data, name="<bytes>"):
             samples.append((c, s, bytes(p[pos + 6:pos + 6 + nf])))
             pos += 6 + nf
         st["replay"] = (nf, samples)
-    except (struct.error, IndexError) as e:
-        raise FormatError("%s: malformed chunk (%s)" % (name, e))
+        _consistent(st, name)
+    except FormatError:
+        raise
+    except (struct.error, IndexError, ValueError) as e:  # ValueError: UnicodeError in names
+        raise FormatError("%s: malformed chunk (%s: %s)" % (name, type(e).__name__, e))
     return st
+
+
+def _finite(v):
+    return v == v and v not in (float("inf"), float("-inf"))
+
+
+def _consistent(st, name):
+    """Cross-check a decoded state (CRC-valid is not enough: the writer may be wrong or
+    hostile); every problem is a FormatError naming the file, so load falls back."""
+    (n_inputs, n_features, max_hidden, min_hidden, grow_step, max_classes, n_layers, width,
+     memory_bytes, target, _rng) = st["head"]
+
+    def bad(what):
+        raise FormatError("%s: inconsistent learner (%s)" % (name, what))
+
+    for k, v, lo, hi in (("n_inputs", n_inputs, 1, 4096), ("n_features", n_features, 1, 4096),
+                         ("max_hidden", max_hidden, 1, 1024), ("min_hidden", min_hidden, 1, max_hidden),
+                         ("grow_step", grow_step, 1, 1024), ("max_classes", max_classes, 2, 255),
+                         ("n_layers", n_layers, 1, 4), ("hidden", width, 1, max_hidden),
+                         ("memory_bytes", memory_bytes, 1, 1 << 30)):
+        if not lo <= v <= hi:
+            bad("%s = %d, must be %d..%d" % (k, v, lo, hi))
+    if not (_finite(target) and 0.0 <= target <= 1.0):
+        bad("target accuracy %r" % target)
+    lr, mom, _ep, batch, _di, embed, dlr, dmom, _ve, _tr, _mpc = st["hypr"]
+    if not (_finite(lr) and _finite(mom) and _finite(dlr) and _finite(dmom)):
+        bad("non-finite hyperparameter")
+    if batch < 1 or embed < 1:
+        bad("batch and embed_dim must be >= 1")
+    classes = st["classes"]
+    n_classes = len(classes)
+    if n_classes > max_classes:
+        bad("%d classes, max_classes %d" % (n_classes, max_classes))
+    for c in classes:
+        if not c or len(c.encode("utf-8")) > 40:
+            bad("class name of %d bytes" % len(c.encode("utf-8")))
+    if len(set(classes)) != n_classes:
+        bad("duplicate class names")
+    for v in st["offset"] + st["scale"]:
+        if not _finite(v):
+            bad("non-finite input scaling")
+    prev = n_inputs
+    for (_q, n_out, n_in, _relu, _s, _b) in st["frontend"]:
+        if n_in != prev or n_out < 1:
+            bad("front-end layer %dx%d after %d values" % (n_out, n_in, prev))
+        prev = n_out
+    if prev != n_features:
+        bad("front-end gives %d features, network takes %d" % (prev, n_features))
+    sizes = [n_features] + [width] * n_layers + [n_classes]
+    dense = st["dense"]
+    if len(dense) != n_layers + 1:
+        bad("%d dense layers, expected %d" % (len(dense), n_layers + 1))
+    for l, (n_out, n_in, _enc, _p) in enumerate(dense):
+        if n_out != sizes[l + 1] or n_in != sizes[l]:
+            bad("dense layer %d is %dx%d, expected %dx%d" % (l, n_out, n_in, sizes[l + 1], sizes[l]))
+    nf, samples = st["replay"]
+    if nf != n_features:
+        bad("replay samples have %d features, expected %d" % (nf, n_features))
+    if len(samples) > memory_bytes // (nf + 4):
+        bad("%d replay samples exceed memory_bytes %d" % (len(samples), memory_bytes))
+    for c, sc, _q in samples:
+        if c >= n_classes:
+            bad("replay sample of class %d, the learner has %d classes" % (c, n_classes))
+        if not _finite(sc):
+            bad("non-finite replay scale")
 
 
 def dense_rows(layer):
@@ -285,8 +364,18 @@ def dense_rows(layer):
 
 
 def read_file(p):
+    """The whole file, read only after its header says it is a learner file (a large
+    file of another kind is refused without filling the RAM)."""
     with open(p, "rb") as f:
+        _header(f.read(8), p)
+        f.seek(0)
         return f.read()
+
+
+def _unreadable(p, e):
+    if e.args and e.args[0] == 2:  # ENOENT
+        return FormatError("%s: no such file" % p)
+    return FormatError("%s: cannot read (%s)" % (p, e))
 
 
 def load_state(path, log=print):
@@ -296,12 +385,12 @@ def load_state(path, log=print):
     try:
         return decode(read_file(cur), cur)
     except (OSError, FormatError) as e:
-        first = e if isinstance(e, FormatError) else FormatError("%s: cannot read (%s)" % (cur, e))
+        first = e if isinstance(e, FormatError) else _unreadable(cur, e)
     if exists(bak):
         try:
             st = decode(read_file(bak), bak)
         except (OSError, FormatError) as e:
-            raise FormatError("%s; backup also unusable: %s" % (first, e))
+            raise FormatError("%s; backup also unusable: %s" % (first, e if isinstance(e, FormatError) else _unreadable(bak, e)))
         if log:
             log("tinycil: %s; loaded the previous good copy %s" % (first, bak))
         return st
