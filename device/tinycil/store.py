@@ -26,6 +26,11 @@ class FormatError(ValueError):
     pass
 
 
+# MicroPython's struct has no `error` (it raises ValueError); naming struct.error in an
+# except clause there raises AttributeError instead of catching anything
+_STRUCT_ERROR = getattr(struct, "error", ValueError)
+
+
 def _crc(data, crc=0):
     if crc32 is not None:
         return crc32(data, crc)
@@ -277,7 +282,7 @@ def decode(data, name="<bytes>"):
         _consistent(st, name)
     except FormatError:
         raise
-    except (struct.error, IndexError, ValueError) as e:  # ValueError: UnicodeError in names
+    except (_STRUCT_ERROR, IndexError, ValueError) as e:  # ValueError: UnicodeError in names
         raise FormatError("%s: malformed chunk (%s: %s)" % (name, type(e).__name__, e))
     return st
 
@@ -369,7 +374,11 @@ def read_file(p):
     with open(p, "rb") as f:
         _header(f.read(8), p)
         f.seek(0)
-        return f.read()
+        try:
+            return f.read()
+        except MemoryError:
+            raise FormatError("%s: %d bytes do not fit in free RAM (not a learner this board can hold)"
+                              % (p, f.seek(0, 2)))
 
 
 def _unreadable(p, e):
