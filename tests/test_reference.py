@@ -1,0 +1,184 @@
+"""The NumPy reference: its maths checked on its own (parity with the board is test_parity)."""
+import numpy as np
+import pytest
+
+from tinycil_host import datasets, store
+from tinycil_host.reference import Learner, Net, Replay, Rng, distill, herding_order
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return datasets.load("digits")
+
+
+def test_rng_follows_the_spec():
+    r = Rng(1)
+    # x=1: x ^= x<<13 -> 8193; x ^= x>>17 -> 8193; x ^= x<<5 -> 270369
+    assert r.next_u32() == 270369
+    assert Rng(0).state == 0x9E3779B9
+    u = [Rng(7).uniform() for _ in range(3)]
+    draws = [r.uniform() for _ in range(2000)]
+    assert min(draws) >= -1.0 and max(draws) < 1.0
+    assert all(np.float32(d) == d for d in draws)  # exact in float32
+    items = list(range(10))
+    Rng(3).shuffle(items)
+    assert sorted(items) == list(range(10)) and items != list(range(10))
+    assert u == [Rng(7).uniform()] * 3  # same seed, same first draw
+
+
+def _small_net(n_layers, seed=2):
+    rng = Rng(seed)
+    net = Net(5, 6, 4, n_layers=n_layers, batch=8)
+    net.set_hidden(4, rng)
+    for _ in range(3):
+        net.add_class(rng)
+    for l in range(len(net.b)):  # non-zero biases so their gradients matter too
+        net.b[l][:] = rng.matrix(1, len(net.b[l]), 0.3)[0]
+    return net
+
+
+@pytest.mark.parametrize("n_layers", [1, 2])
+def test_gradients_match_finite_differences(n_layers):
+    net = _small_net(n_layers)
+    rng = Rng(9)
+    X = rng.matrix(8, 5, 1.0)
+    y = np.array([0, 1, 2, 0, 1, 2, 2, 1])
+    w = np.array([1.0, 2.0, 1.0, 0.5, 1.0, 1.0, 3.0, 1.0])
+    _, gW, gb = net.gradients(X, y, w)
+    eps = 1e-2
+    for params, grads in ((net.W, gW), (net.b, gb)):
+        for P, G in zip(params, grads):
+            num = np.zeros_like(G)
+            for idx in np.ndindex(P.shape):
+                old = P[idx]
+                P[idx] = old + eps
+                lp = net.gradients(X, y, w)[0]
+                P[idx] = old - eps
+                lm = net.gradients(X, y, w)[0]
+                P[idx] = old
+                num[idx] = (lp - lm) / (2 * eps)
+            assert np.abs(num - G).max() <= 2e-3 * max(1.0, np.abs(G).max()), (num, G)
+
+
+def test_sgd_step_lowers_the_loss():
+    net = _small_net(1)
+    X = Rng(4).matrix(8, 5, 1.0)
+    y = np.array([0, 1, 2, 0, 1, 2, 2, 1])
+    w = np.ones(8)
+    first = net.step(X, y, w, 0.1, 0.0)
+    for _ in range(20):
+        last = net.step(X, y, w, 0.1, 0.0)
+    assert last < first
+
+
+@pytest.mark.parametrize("n_layers", [1, 2])
+def test_widening_preserves_outputs_exactly(n_layers):
+    net = _small_net(n_layers)
+    X = Rng(5).matrix(20, 5, 2.0)
+    before = net.forward(X)
+    net.set_hidden(6, Rng(6))
+    assert net.hidden == [6] * n_layers
+    assert np.array_equal(net.forward(X), before)
+    # and the new units are live: their incoming weights are not zero
+    assert np.abs(net.W[0][4:]).max() > 0
+    net.add_class(Rng(8))
+    assert np.array_equal(net.forward(X)[:, :3], before)
+
+
+def test_herding_picks_the_row_nearest_the_mean_first():
+    T = np.array([[0, 0], [10, 10], [4, 6], [6, 4], [5, 5]], np.float32)
+    order = herding_order(T, 3)
+    assert order[0] == 4
+    assert len(set(order)) == 3
+
+
+def _matching_loss(T, S, seeds):
+    # the distillation objective averaged over fixed random embeddings
+    total = 0.0
+    for s in seeds:
+        E = Rng(s).matrix(32, T.shape[1], np.sqrt(6.0 / T.shape[1]))
+        d = np.maximum(S @ E.T, 0).mean(0) - np.maximum(T @ E.T, 0).mean(0)
+        total += float((d ** 2).sum())
+    return total / len(seeds)
+
+
+def test_distillation_lowers_its_loss(digits):
+    T = digits.X_train[digits.y_train == 3][:60] / 8.0 - 1.0
+    S0 = np.asarray(T[:5], np.float32)  # not herding: a poor start leaves room to improve
+    S, first, last = distill(T, S0, Rng(1), iters=60, embed_dim=32, lr=1.0, mu=0.5)
+    seeds = range(100, 120)
+    assert _matching_loss(T, S, seeds) < 0.7 * _matching_loss(T, S0, seeds)
+    assert last < first
+
+
+def test_quantization_error_is_bounded():
+    rng = np.random.default_rng(0)
+    M = (rng.standard_normal((50, 40)) * rng.uniform(0.01, 100, (50, 1))).astype(np.float32)
+    M[3] = 0.0
+    scale, q = store.quantize_rows(M)
+    back = store.dequantize_rows(scale, q)
+    assert q.dtype == np.int8 and np.abs(q.astype(int)).max() == 127
+    assert scale[3] == 1.0 and not q[3].any()
+    assert np.all(np.abs(back - M) <= scale[:, None] * (0.5 + 1e-6))
+    # round-half-up, as floor(v/scale + 0.5)
+    s, qq = store.quantize_rows(np.array([[127.0, 0.5, -0.5, 1.5]], np.float32))
+    assert s[0] == 1.0 and qq.tolist() == [[127, 1, 0, 2]]
+
+
+def test_replay_budget_policy():
+    rp = Replay(n_features=6, budget_bytes=100, max_per_class=4)  # 10 bytes a sample: 10 fit
+    assert rp.capacity == 10 and rp.quota(1) == 4 and rp.quota(3) == 3 and rp.quota(11) == 0
+    for c in range(2):
+        rp.add(c, np.arange(24, dtype=np.float32).reshape(4, 6) + 100 * c)
+    first = rp.values()[[0, 4]]
+    rp.shrink_to(rp.quota(3))
+    assert rp.n == 6 and [rp.count(c) for c in range(2)] == [3, 3]
+    assert np.array_equal(rp.values()[[0, 3]], first)  # prefixes kept, in order
+    assert rp.bytes_used() == 60
+    with pytest.raises(ValueError):
+        rp.add(2, np.zeros((5, 6), np.float32))
+
+
+def test_learn_class_grows_to_meet_its_target_and_predicts(digits):
+    lrn = Learner(64, max_hidden=9, min_hidden=1, grow_step=4, input_offset=8.0, input_scale=0.125,
+                  target=1.0, distill_iters=10)
+    reps = [lrn.learn_class(str(c), digits.X_train[digits.y_train == c][:30]) for c in range(3)]
+    assert any(r["grew"] for r in reps)  # one hidden unit cannot separate three digits perfectly
+    for r in reps:  # grows only while the check misses the target, and never past max_hidden
+        assert r["met_target"] == (r["accuracy"] >= 1.0)
+        assert r["hidden"][0] in (1, 5, 9) and (r["met_target"] or r["hidden"] == [9])
+        assert r["hidden"][0] == r["hidden_before"] or r["accuracy"] >= 1.0 or r["hidden"] == [9]
+    m = digits.y_test < 3
+    assert (lrn.predict_batch(digits.X_test[m]) == digits.y_test[m]).mean() > 0.85
+    info = lrn.info()
+    assert info["classes"] == ["0", "1", "2"] and info["memory_bytes_used"] == 30 * 68
+    assert lrn.predict(digits.X_test[5]) == lrn.classes[lrn.predict_batch(digits.X_test[5:6])[0]]
+
+
+def test_failed_learn_class_leaves_the_learner_intact(digits):
+    lrn = Learner(64, input_offset=8.0, input_scale=0.125, epochs=4, distill_iters=5)
+    lrn.learn_class("0", digits.X_train[digits.y_train == 0][:20])
+    before = lrn.to_bytes()
+    bad = digits.X_train[digits.y_train == 1][:20].copy()
+    bad[3, 5] = np.nan
+    with pytest.raises(ValueError, match="not finite"):
+        lrn.learn_class("1", bad)
+    with pytest.raises(ValueError, match="already learned"):
+        lrn.learn_class("0", digits.X_train[:5])
+    lr = lrn.hp["lr"]
+    lrn.hp["lr"] = 1e30  # diverges
+    with np.errstate(all="ignore"), pytest.raises(ValueError, match="diverged|non-finite"):
+        lrn.learn_class("1", digits.X_train[digits.y_train == 1][:20])
+    lrn.hp["lr"] = lr
+    assert lrn.to_bytes() == before
+
+
+def test_state_round_trips_through_the_file_format(digits, tmp_path):
+    lrn = Learner(64, input_offset=8.0, input_scale=0.125, epochs=3, distill_iters=5, seed=4)
+    for c in range(2):
+        lrn.learn_class(str(c), digits.X_train[digits.y_train == c][:15])
+    lrn.save(tmp_path / "l")
+    back = Learner.load(tmp_path / "l")
+    assert back.to_bytes() == lrn.to_bytes()
+    assert np.array_equal(back.scores_batch(digits.X_test[:30]), lrn.scores_batch(digits.X_test[:30]))
+    assert back.rng.state == lrn.rng.state

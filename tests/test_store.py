@@ -1,0 +1,95 @@
+"""The learner file on the host: same bytes as the spec, every check of a load, atomic saves."""
+import struct
+import zlib
+
+import numpy as np
+import pytest
+
+from tinycil_host import store
+from tinycil_host.reference import Learner
+
+
+@pytest.fixture(scope="module")
+def learner():
+    from tinycil_host import datasets
+    d = datasets.load("digits")
+    lrn = Learner(64, input_offset=8.0, input_scale=0.125, epochs=2, distill_iters=3, seed=9)
+    for c in range(3):
+        lrn.learn_class("class %d" % c, d.X_train[d.y_train == c][:12])
+    return lrn
+
+
+def _reseal(body):
+    return body + b"END " + struct.pack("<II", 4, zlib.crc32(body))
+
+
+def test_layout_follows_the_spec(learner):
+    data = learner.to_bytes()
+    assert data[:8] == b"TCIL\x01\x01\x00\x00"
+    tags = []
+    pos = 8
+    while data[pos:pos + 4] != b"END ":
+        tags.append(data[pos:pos + 4])
+        pos += 8 + struct.unpack_from("<I", data, pos + 4)[0]
+    assert tags == [b"HEAD", b"HYPR", b"CLAS", b"SCAL", b"DENS", b"DENS", b"RPLY"]
+    assert struct.unpack_from("<I", data, pos + 8)[0] == zlib.crc32(data[:pos])
+    assert len(data) == pos + 12
+    head = struct.unpack("<HHHHHHHHIfI", data[16:16 + 28])
+    assert head[:7] == (64, 64, 32, 8, 8, 16, 1) and head[7] == learner.net.hidden[0]
+    assert head[10] == learner.rng.state
+
+
+def test_encode_decode_encode_is_byte_identical(learner):
+    f32, i8 = (store.encode(learner.state(), e) for e in (store.ENC_F32, store.ENC_INT8))
+    st = store.decode(f32)
+    assert store.encode(st, store.ENC_F32) == f32
+    assert store.encode(st, store.ENC_INT8) == i8  # same weights, same quantization
+    assert st["classes"] == learner.classes and st["rng_state"] == learner.rng.state
+    assert np.array_equal(st["replay"].q, learner.replay.samples.q)
+    # int8: one byte per weight instead of four, plus a float32 scale per output unit
+    assert len(f32) - len(i8) == sum(3 * W.size - 4 * W.shape[0] for W in learner.net.W)
+
+
+def test_int8_weights_stay_within_half_a_step(learner):
+    st = store.decode(learner.to_bytes("int8"))
+    for (Wq, _), W in zip(st["dense"], learner.net.W):
+        step = np.abs(W).max(axis=1) / 127
+        assert np.all(np.abs(Wq - W) <= step[:, None] * 0.5 + 1e-7)
+
+
+@pytest.mark.parametrize("damage,message", [
+    (lambda d: b"", "empty file"),
+    (lambda d: b"XXXX" + d[4:], "bad magic"),
+    (lambda d: d[:4] + b"\x02" + d[5:], "version 2"),
+    (lambda d: d[:5] + b"\x02" + d[6:], "kind 2"),
+    (lambda d: d[:-20], "truncated"),
+    (lambda d: d[:40] + bytes([d[40] ^ 1]) + d[41:], "checksum"),
+    (lambda d: d + b"x", "trailing"),
+    (lambda d: _reseal(d[:-12] + b"JUNK" + struct.pack("<I", 0)), "unknown chunk"),
+    (lambda d: _reseal(d[:-12] + d[8:8 + 36]), "exactly one HEAD"),
+])
+def test_damaged_files_are_refused_with_a_reason(learner, damage, message):
+    data = damage(learner.to_bytes())
+    with pytest.raises(store.FormatError, match=message):
+        store.decode(data, "x.bin")
+
+
+def test_save_is_atomic_and_load_falls_back_to_the_backup(learner, tmp_path, capsys):
+    folder = tmp_path / "l"
+    first = learner.to_bytes()
+    store.save(folder, learner.state())
+    assert sorted(p.name for p in folder.iterdir()) == ["learner.bin"]
+    st = learner.state()
+    st["classes"] = ["renamed"] + st["classes"][1:]
+    store.save(folder, st)
+    assert (folder / "learner.bak").read_bytes() == first
+    assert store.load(folder)["classes"][0] == "renamed"
+    raw = bytearray((folder / "learner.bin").read_bytes())
+    raw[30] ^= 0xFF
+    (folder / "learner.bin").write_bytes(bytes(raw))
+    back = store.load(folder)
+    assert back["classes"][0] == "class 0"
+    assert "loaded the previous good copy" in capsys.readouterr().out
+    (folder / "learner.bak").write_bytes(b"TCIL")
+    with pytest.raises(store.FormatError, match="backup also unusable"):
+        store.load(folder)
