@@ -182,8 +182,12 @@ def install_learner(board, data, path=DEFAULT_PATH, log=print):
     log("learner: %d bytes -> %s%s" % (len(data), cur, " (the board's previous one kept as %s)" % bak if had else ""))
 
 
+# Re-import from flash (a deploy may have replaced the package) after dropping every
+# reference to the old modules and learner, so the two never share the heap.
 _FRESH_IMPORT = """
 import sys, gc
+for _k in ('tinycil', '_tc', '_tc_rows'):
+    globals().pop(_k, None)
 for _k in [k for k in sys.modules if k == 'tinycil' or k.startswith('tinycil.')]:
     del sys.modules[_k]
 try:
@@ -285,8 +289,10 @@ def learn(board, label, X, *, path=DEFAULT_PATH, target=None, on_line=print, tim
 
 
 def predict(board, X, *, path=DEFAULT_PATH, load=True):
-    """Predicted class names for rows X, computed on the board a chunk at a time."""
-    classes = (load_learner(board, path) if load else board_summary(board, path)["info"])["classes"]
+    """Predicted class names for rows X, computed on the board a chunk at a time.
+
+    load=False uses the learner load_learner() or learn() left in `_tc`."""
+    classes = load_learner(board, path)["classes"] if load else board.eval("_tc.classes")
     per, _ = _chunk_rows(board, X.shape[1])
     out = []
     for i in range(0, len(X), per):
