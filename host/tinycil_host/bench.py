@@ -1,0 +1,736 @@
+"""`tinycil bench`: the paper's class-incremental protocol on the shared data sets, with baselines.
+
+Protocol (per data set and class order): the first two classes of a seeded order are the
+base classes, prepared on the host (`prepare.prepare_learner`: input scaling, front-end,
+size search, distilled replay); then every further class arrives once, as on the board,
+with `--new-per-class` real samples (one `learn_class` call). After the base and after every
+step each method is scored on the test split of the classes seen so far.
+
+Every method stores the same bytes (`--memory-percent` of the training set, see
+`budget_bytes`) and trains with the same hyperparameters (lr, epochs chosen on a validation
+split carved from the training data, never on the test split).
+"""
+import copy
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from . import REPO, baselines, datasets
+from . import reference as ref
+from .cli import CliError
+
+ALL_DATASETS = ("mnist", "har_raw", "speech_commands_v2_12cls", "fsdd_logmel", "cifar10_jpg_subset", "digits")
+LEARNER_METHODS = ("ours", "fixed", "random", "herding")
+METHODS = LEARNER_METHODS + ("knn", "ncm", "naive", "joint")
+SWEEP = (0.5, 1.0, 2.0)
+SWEEP_METHODS = ("ours", "fixed", "random", "herding", "knn")
+KNN_K = (1, 3, 5)
+SELECTABLE = ("lr", "epochs", "distill_lr")
+TOLERANCES = (0.02, 0.05, 0.1, 0.2, 0.4, 1.0)   # growth target = fixed base val. accuracy - tolerance
+RAM_LIMIT = 96 * 1024
+FLASH_LIMIT = 256 * 1024
+N_BASE = 2
+VAL_FRACTION = 0.2
+
+# front-end output size per data set (None: the raw inputs are small enough to train on)
+N_FEATURES = {"digits": None, "mnist": 32, "har_raw": 32, "speech_commands_v2_12cls": 32,
+              "fsdd_logmel": 32, "cifar10_jpg_subset": 64}
+NOT_AVAILABLE = {"core50": "CORe50 (128x128 video frames of 50 objects, several GB) is not available offline "
+                           "(see ../shared/data/README.md, 'Not obtained'); it is not benchmarked."}
+
+
+def add_arguments(p):
+    p.add_argument("--dataset", action="append", metavar="NAME",
+                   help="data set to run (repeatable); default: all of %s" % ", ".join(ALL_DATASETS))
+    p.add_argument("--orders", type=int, default=3, help="seeded class orders (default 3)")
+    p.add_argument("--memory-percent", type=float, default=1.0,
+                   help="replay bytes as a percentage of the training set (default 1)")
+    p.add_argument("--sweep", default="0.5,1,2",
+                   help="memory percentages for the sweep (comma list; 'none' to skip; default 0.5,1,2)")
+    p.add_argument("--base-per-class", type=int, default=300, help="training samples per base class (default 300)")
+    p.add_argument("--new-per-class", type=int, default=50,
+                   help="samples given to each learn_class call (default 50, at most 200)")
+    p.add_argument("--select", default="lr=0.02,0.05;epochs=20,40;distill_lr=0.1,1",
+                   help="hyperparameter grid chosen on the validation split ('none': board defaults)")
+    p.add_argument("--device-repeat", default="digits",
+                   help="data set repeated with the device code under MicroPython ('none' to skip)")
+    p.add_argument("--data", help="folder of the shared data sets (default $TINYCIL_DATA or ../shared/data)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the class orders and subsamples")
+    p.add_argument("--quick", action="store_true",
+                   help="digits, one order, 1 %% only, no selection or device repeat: checks the pipeline")
+    p.add_argument("--out", required=True, help="output folder (report.md, results.json, *.png)")
+
+
+# ---- settings ------------------------------------------------------------------------
+def settings_from(args):
+    s = {
+        "datasets": list(args.dataset or ALL_DATASETS), "orders": args.orders,
+        "memory_percent": args.memory_percent, "base_per_class": args.base_per_class,
+        "new_per_class": args.new_per_class, "seed": args.seed,
+        "sweep": _floats(args.sweep), "select": _grid(args.select),
+        "device_repeat": None if args.device_repeat in ("none", "") else args.device_repeat,
+        "quick": bool(args.quick),
+    }
+    if args.quick:
+        s.update(datasets=list(args.dataset or ["digits"]), orders=1, sweep=[], select={},
+                 device_repeat=None, base_per_class=min(args.base_per_class, 100),
+                 new_per_class=min(args.new_per_class, 60))
+    if s["orders"] < 1:
+        raise CliError("--orders must be at least 1")
+    if not 3 <= s["new_per_class"] <= ref.MAX_SAMPLES:
+        raise CliError("--new-per-class must be 3..%d (one learn_class call)" % ref.MAX_SAMPLES)
+    if s["memory_percent"] <= 0:
+        raise CliError("--memory-percent must be positive")
+    for d in s["datasets"]:
+        if d.lower() == "core50":
+            raise CliError(NOT_AVAILABLE["core50"])
+        if d not in ALL_DATASETS:
+            raise CliError("unknown data set %r: choose from %s" % (d, ", ".join(ALL_DATASETS)))
+    return s
+
+
+def _floats(text):
+    if text in (None, "", "none"):
+        return []
+    try:
+        return sorted({float(v) for v in text.split(",")})
+    except ValueError:
+        raise CliError("--sweep takes a comma list of percentages, e.g. 0.5,1,2")
+
+
+def _grid(text):
+    if text in (None, "", "none"):
+        return {}
+    grid = {}
+    try:
+        for part in text.split(";"):
+            k, v = part.split("=")
+            grid[k.strip()] = [int(x) if k.strip() == "epochs" else float(x) for x in v.split(",")]
+    except ValueError:
+        raise CliError("--select looks like 'lr=0.02,0.05;epochs=20,40'")
+    for k in grid:
+        if k not in SELECTABLE:
+            raise CliError("--select chooses %s only, not %r" % (", ".join(SELECTABLE), k))
+    return grid
+
+
+# ---- data ----------------------------------------------------------------------------
+class Split:
+    """One data set cut for the benchmark: train/validation carved from the training split."""
+
+    def __init__(self, D, seed, nf):
+        self.D = D
+        self.nf = nf            # features the learner stores per replay sample
+        self.Xtr, self.ytr, self.Xval, self.yval = datasets.validation_split(D.X_train, D.y_train, VAL_FRACTION, seed)
+        self.n_train_full = len(D.y_train)
+
+    def order(self, k, seed):
+        rng = np.random.default_rng(seed * 1000 + k)
+        return [int(c) for c in rng.permutation(len(self.D.classes))]
+
+    def pick(self, c, n, seed):
+        idx = np.flatnonzero(self.ytr == c)
+        rng = np.random.default_rng(seed * 7919 + c)
+        return self.Xtr[rng.permutation(idx)[:n]]
+
+
+def budget_bytes(n_train, n_features, percent):
+    """`percent` of the training set as the board stores replay samples: every training sample
+    as int8 values in the learner's input space (after the front-end) plus a float32 scale."""
+    return int(n_train * baselines.sample_bytes(n_features) * percent / 100.0)
+
+
+def ram_estimate(n_inputs, n_features, max_hidden, max_classes, batch, n_new, memory_bytes, embed_dim,
+                 val_every=5):
+    """Bytes of the buffers the board allocates for the trainable part and one learn_class call
+    (device/tinycil: Net, Replay, Learner, Distiller), float32 = 4 bytes; interpreter overhead and
+    the caller's raw samples excluded (listed separately)."""
+    nf, H, C, b = n_features, max_hidden, max_classes, batch
+    net = 3 * 4 * (nf * H + H * C) + 3 * 4 * (H + C) + 4 * b * (H + C) + 4 * b * H + 4 * b * nf
+    cap = memory_bytes // baselines.sample_bytes(nf)
+    replay = cap * (nf + 4 + 2)
+    n_val = n_new // val_every if val_every > 1 and n_new >= 2 * val_every else 0
+    n_tr = n_new - n_val
+    k = min(cap, n_tr)
+    call = 4 * n_new * nf + 4 * n_tr * nf + 4 * k * nf
+    distiller = 4 * (embed_dim * nf + max(n_tr, k) * embed_dim + k * embed_dim + 2 * embed_dim + 2 * k * nf)
+    io = 2 * 4 * max(n_inputs, nf)
+    return {"net": net, "replay": replay, "learn_class": call + distiller + io,
+            "total": net + replay + call + distiller + io, "raw_samples_f32": 4 * n_new * n_inputs}
+
+
+# ---- the base ------------------------------------------------------------------------
+class Base:
+    """What every method of one (data set, order, memory) run starts from."""
+
+    def __init__(self, split, order, percent, st, hyper):
+        D = split.D
+        self.name = D.name
+        self.class_names = list(D.classes)
+        self.order = order
+        self.base_classes = order[:N_BASE]
+        self.new_classes = order[N_BASE:]
+        self.percent = percent
+        self.hyper = dict(hyper)
+        self.hyper.setdefault("memory_bytes", budget_bytes(split.n_train_full, split.nf, percent))
+        seed = st["seed"]
+        self.base_X = {c: split.pick(c, st["base_per_class"], seed) for c in self.base_classes}
+        self.new_X = {c: split.pick(c, st["new_per_class"], seed + 1) for c in self.new_classes}
+        self.n_inputs = D.n_features
+        self.n_train_full = split.n_train_full
+        self.n_classes = len(D.classes)
+        self.prepared = {}
+        self.summaries = {}
+
+    # set by prepare(): feature map shared by every method
+    def features(self, X):
+        return self.lrn0.features(X)
+
+
+def prepare_bases(base, split, st, nf_out, variants):
+    """The prepared base learners (one per variant) from `prepare.prepare_learner` on the base
+    classes' subsampled training rows (it carves its own validation part from them)."""
+    D = split.D
+    Xb = np.concatenate([base.base_X[c] for c in base.base_classes])
+    yb = np.concatenate([np.full(len(base.base_X[c]), c) for c in base.base_classes])
+    te = np.isin(D.y_test, base.base_classes)
+    sub = datasets.Dataset(D.name, Xb, yb, D.X_test[te], D.y_test[te], list(D.classes), D.input_shape)
+    first = None
+    for v in variants:
+        opts = dict(base.hyper)
+        opts.update(VARIANTS[v])
+        lrn, summary = _prepare(sub, base, nf_out, opts)
+        base.prepared[v] = lrn
+        base.summaries[v] = summary
+        if first is None:
+            first = lrn
+    base.lrn0 = first
+    base.n_features = first.n_features
+    base.frontend_flops = first.frontend_flops()
+    base.memory_bytes = first.replay.budget
+    base.capacity = first.replay.capacity
+    return base
+
+
+# learner options per variant (on top of the shared hyperparameters)
+VARIANTS = {
+    "ours": {},
+    "fixed": {"fixed": True},
+    "herding": {"fixed": True, "distill_iters": 0},
+    "random": {"fixed": True, "exemplars": "random"},
+}
+
+
+def _prepare(sub, base, nf_out, opts):
+    from . import prepare
+    fixed = opts.pop("fixed", False)
+    exemplars = opts.pop("exemplars", "distilled")
+    if fixed:
+        opts["min_hidden"] = opts["max_hidden"]
+    yb = sub.y_train
+    try:
+        summary, lrn = prepare.prepare_learner(
+            sub, [int(c) for c in base.base_classes], None, frontend_kind="pca" if nf_out else "none",
+            features=nf_out or 32, seed=1, **opts)
+    except CliError as e:
+        raise ValueError("prepare: %s" % e)
+    if exemplars == "random":
+        remap = {c: i for i, c in enumerate(base.base_classes)}
+        lrn = baselines.RandomExemplarLearner.from_learner(lrn, sub.X_train, np.array([remap[int(c)] for c in yb]))
+    return lrn, summary
+
+
+# ---- running one method ----------------------------------------------------------------
+def make_method(name, base, hyper):
+    if name in LEARNER_METHODS:
+        return baselines.LearnerMethod(base, name)
+    if name == "knn":
+        return baselines.KNNMethod(base)
+    if name == "ncm":
+        return baselines.NCMMethod(base)
+    if name == "naive":
+        return baselines.NaiveMethod(base, hyper)
+    if name == "joint":
+        return baselines.JointMethod(base, hyper)
+    raise ValueError(name)
+
+
+def run_protocol(method, base, X_eval, y_eval, extra_eval=None):
+    """Scores after the base and after every new class: per-class accuracy matrix + summary."""
+    t0 = time.time()
+    method.start()
+    steps = []
+    hidden = []
+    steps.append(_scores(method, base, X_eval, y_eval, extra_eval))
+    hidden.append(method.stats().get("hidden", []))
+    for c in base.new_classes:
+        method.learn(c, base.new_X[c])
+        steps.append(_scores(method, base, X_eval, y_eval, extra_eval))
+        hidden.append(method.stats().get("hidden", []))
+    out = summarise(steps, base.order)
+    st = method.stats()
+    out.update({
+        "inference_flops": st["inference_flops"], "frontend_flops": base.frontend_flops,
+        "train_flops": int(method.train_flops), "params": st["params"], "replay_bytes": st["replay_bytes"],
+        "hidden_steps": hidden, "seconds": round(time.time() - t0, 2),
+    })
+    for k in ("k", "notes"):
+        if k in st:
+            out[k] = st[k]
+    return out
+
+
+def _scores(method, base, X, y, extra):
+    seen = base.order[:N_BASE] if not method.classes else method.classes
+    mask = np.isin(y, seen)
+    res = {}
+    preds = method.predict_all(X[mask]) if hasattr(method, "predict_all") else {"": method.predict(X[mask])}
+    for key, p in preds.items():
+        per = {int(c): float((p[y[mask] == c] == c).mean()) for c in seen}
+        res[key] = {"acc": float((p == y[mask]).mean()), "per_class": per}
+    if extra is not None and hasattr(method, "predict_all"):
+        Xv, yv = extra
+        m = np.isin(yv, seen)
+        pv = method.predict_all(Xv[m]) if hasattr(method, "predict_all") else {"": method.predict(Xv[m])}
+        for key, p in pv.items():
+            res[key]["val_acc"] = float((p == yv[m]).mean())
+    return res
+
+
+def summarise(steps, order):
+    """Per key (kNN has one per k): accuracies after each step, final, average incremental,
+    forgetting (mean over all but the last class of best earlier accuracy minus final)."""
+    out = {}
+    for key in steps[0]:
+        accs = [s[key]["acc"] for s in steps]
+        per = [s[key]["per_class"] for s in steps]
+        final = per[-1]
+        forg = []
+        for c in order[:-1]:
+            earlier = [p[c] for p in per[:-1] if c in p]
+            if earlier:
+                forg.append(max(earlier) - final[c])
+        d = {"acc_steps": accs, "final_acc": accs[-1], "avg_inc_acc": float(np.mean(accs)),
+             "forgetting": float(np.mean(forg)) if forg else 0.0,
+             "final_per_class": {str(c): v for c, v in final.items()}}
+        if "val_acc" in steps[-1][key]:
+            d["final_val_acc"] = steps[-1][key]["val_acc"]
+        out[key] = d
+    if list(out) == [""]:
+        return out[""]
+    return {"by_key": out}
+
+
+def _pick_knn(runs):
+    """kNN: the k with the best final validation accuracy over the orders (validation split)."""
+    best = max(KNN_K, key=lambda k: (np.mean([r["by_key"][str(k)]["final_val_acc"] for r in runs]), -k))
+    out = []
+    for r in runs:
+        d = dict(r["by_key"][str(best)])
+        for key in ("inference_flops", "frontend_flops", "train_flops", "params", "replay_bytes",
+                    "hidden_steps", "seconds"):
+            d[key] = r[key]
+        d["k"] = best
+        d["val_acc_by_k"] = {str(k): r["by_key"][str(k)]["final_val_acc"] for k in KNN_K}
+        out.append(d)
+    return out
+
+
+# ---- aggregation ---------------------------------------------------------------------
+METRICS = ("final_acc", "avg_inc_acc", "forgetting", "inference_flops", "train_flops", "params", "replay_bytes")
+
+
+def aggregate(runs):
+    agg = {}
+    for m in METRICS:
+        v = np.array([r[m] for r in runs], dtype=float)
+        agg[m] = {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0}
+    steps = np.array([r["acc_steps"] for r in runs], dtype=float)
+    agg["acc_steps"] = {"mean": steps.mean(0).tolist(), "std": (steps.std(0, ddof=1) if len(steps) > 1
+                                                                 else np.zeros(steps.shape[1])).tolist()}
+    agg["total_inference_flops"] = {"mean": agg["inference_flops"]["mean"] + runs[0]["frontend_flops"]}
+    return agg
+
+
+# ---- hyperparameter selection on the validation split -------------------------------
+def select_hyper(split, st, defaults, nf_out, bar):
+    """lr, epochs and distill_lr of the fixed network (distilled replay), by final validation
+    accuracy of order 0 at the main memory budget; every network method then uses them."""
+    import itertools
+    grid = st["select"]
+    if not grid:
+        return dict(defaults), []
+    keys = [k for k in SELECTABLE if k in grid]
+    trials = []
+    order = split.order(0, st["seed"])
+    for combo in itertools.product(*[grid[k] for k in keys]):
+        hyper = dict(defaults, **dict(zip(keys, combo)))
+        base = Base(split, order, st["memory_percent"], st, hyper)
+        t = dict(zip(keys, combo))
+        try:
+            prepare_bases(base, split, st, nf_out, ["fixed"])
+            r = run_protocol(baselines.LearnerMethod(base, "fixed"), base, split.Xval, split.yval)
+            t.update(val_final_acc=r["final_acc"], val_avg_inc_acc=r["avg_inc_acc"])
+        except ValueError as e:
+            t.update(val_final_acc=-1.0, val_avg_inc_acc=-1.0, error=str(e)[:200])
+        trials.append(t)
+        bar.update(1, "%s select %s" % (split.D.name, " ".join("%s=%g" % kv for kv in zip(keys, combo))))
+    best = max(trials, key=lambda t: (round(t["val_final_acc"], 6), round(t["val_avg_inc_acc"], 6),
+                                      -t.get("epochs", 0)))
+    return dict(defaults, **{k: best[k] for k in keys}), trials
+
+
+def select_target(split, st, hyper, nf_out, trials, bar):
+    """The growth target (as prepare's tolerance below the fixed base model's validation
+    accuracy): the one giving `ours` the fewest final inference FLOPs while its final validation
+    accuracy stays within 1 point of the fixed network's (order 0, validation split)."""
+    if not trials:
+        return dict(hyper), []
+    fixed_val = max(t["val_final_acc"] for t in trials)
+    order = split.order(0, st["seed"])
+    cands = []
+    for tol in TOLERANCES:
+        h = dict(hyper, tolerance=tol)
+        base = Base(split, order, st["memory_percent"], st, h)
+        t = {"tolerance": tol}
+        try:
+            prepare_bases(base, split, st, nf_out, ["ours"])
+            r = run_protocol(baselines.LearnerMethod(base, "ours"), base, split.Xval, split.yval)
+            t.update(val_final_acc=r["final_acc"], inference_flops=r["inference_flops"],
+                     target=base.prepared["ours"].target)
+        except ValueError as e:
+            t.update(val_final_acc=-1.0, inference_flops=float("inf"), error=str(e)[:200])
+        cands.append(t)
+        bar.update(1, "%s target tolerance %g" % (split.D.name, tol))
+    ok = [t for t in cands if t["val_final_acc"] >= fixed_val - 0.01]
+    best = min(ok, key=lambda t: (t["inference_flops"], -t["val_final_acc"])) if ok else cands[0]
+    return dict(hyper, tolerance=best["tolerance"]), cands
+
+
+def learner_defaults(D, st):
+    """Widths from the board's RAM budget (not tuned): the widest max_hidden in (64, 48, 32, 24, 16)
+    whose buffers fit RAM_LIMIT; min_hidden 8, grow_step 8; the board's other defaults."""
+    nf_out = N_FEATURES.get(D.name, 32 if D.n_features > 128 else None)
+    nf = nf_out or D.n_features
+    hp = dict(ref.HYPER)
+    n_classes = len(D.classes)
+    mem = budget_bytes(len(D.y_train), nf, st["memory_percent"])
+    for H in (64, 48, 32, 24, 16):
+        ram = ram_estimate(D.n_features, nf, H, n_classes, hp["batch"], st["new_per_class"], mem, hp["embed_dim"])
+        if ram["total"] <= RAM_LIMIT:
+            break
+    # max_per_class never binds before the byte budget does (any sweep size)
+    cap = budget_bytes(len(D.y_train), nf, max([st["memory_percent"]] + st["sweep"])) // baselines.sample_bytes(nf)
+    d = {"max_hidden": H, "min_hidden": 8, "grow_step": 8, "max_classes": n_classes,
+         "lr": hp["lr"], "epochs": hp["epochs"], "distill_lr": 0.1, "max_per_class": max(1, min(ref.MAX_SAMPLES, cap))}
+    return d, nf_out, nf
+
+
+# ---- the device-code repeat ------------------------------------------------------------
+DEVICE_SCRIPT = r"""
+import sys, json
+sys.path.insert(0, '')
+import tinycil
+data = sys.argv[1]
+l = tinycil.load(data + '/learner', verbose=False)
+f = open(data + '/stream.jsonl')
+test = json.loads(f.readline())
+out = []
+def score():
+    hit = 0
+    pred = []
+    for x in test['X']:
+        pred.append(l.predict(x))
+    return pred
+out.append({'step': 0, 'pred': score()})
+while True:
+    line = f.readline()
+    if not line:
+        break
+    item = json.loads(line)
+    r = l.learn_class(item['label'], item['X'], verbose=False)
+    out.append({'step': len(out), 'pred': score(), 'hidden': r['hidden'], 'accuracy': r['accuracy']})
+    print(json.dumps(out[-1]))
+"""
+
+
+def device_repeat(split, st, hyper, nf_out, out_dir, n_new, n_test):
+    """Run `ours` for order 0 twice from the same prepared base file and the same samples: the
+    device package under the unix MicroPython port (pure backend; and $MICROPYTHON when it names
+    a ulab build) and the NumPy reference; compare accuracies after every step."""
+    from . import mpy
+    st2 = dict(st, new_per_class=n_new)
+    order = split.order(0, st["seed"])
+    base = Base(split, order, st["memory_percent"], st2, hyper)
+    prepare_bases(base, split, st2, nf_out, ["ours"])
+    lrn = base.prepared["ours"]
+    rng = np.random.default_rng(st["seed"] + 99)
+    seen_all = np.isin(split.D.y_test, order)
+    idx = np.flatnonzero(seen_all)
+    idx = np.sort(rng.permutation(idx)[:n_test])
+    Xt, yt = split.D.X_test[idx], split.D.y_test[idx]
+    res = {"dataset": split.D.name, "order": order, "new_per_class": n_new, "test_rows": int(len(yt)), "runs": {}}
+    # NumPy reference
+    t0 = time.time()
+    l = copy.deepcopy(lrn)
+    names = l.classes
+    ref_steps = [_step_acc(l.classes, [names[i] for i in l.predict_batch(Xt)], yt, split.D.classes, order[:2])]
+    for c in base.new_classes:
+        l.learn_class(split.D.classes[c], base.new_X[c])
+        ref_steps.append(_step_acc(l.classes, [l.classes[i] for i in l.predict_batch(Xt)], yt, split.D.classes,
+                                   order[:N_BASE + len(ref_steps)]))
+    res["runs"]["numpy"] = {"acc_steps": ref_steps, "seconds": round(time.time() - t0, 1),
+                            "hidden": list(l.net.hidden)}
+    interps = [("pure", None)]
+    if mpy.ulab_interpreter():
+        interps.append(("ulab", mpy.ulab_interpreter()))
+    with tempfile.TemporaryDirectory() as tmp:
+        lrn.save(os.path.join(tmp, "learner"))
+        with open(os.path.join(tmp, "stream.jsonl"), "w") as f:
+            f.write(json.dumps({"X": Xt.tolist()}) + "\n")
+            for c in base.new_classes:
+                f.write(json.dumps({"label": split.D.classes[c], "X": base.new_X[c].tolist()}) + "\n")
+        script = os.path.join(tmp, "run.py")
+        with open(script, "w") as f:
+            f.write(DEVICE_SCRIPT)
+        for label, interp in interps:
+            t0 = time.time()
+            try:
+                backend = mpy.backend_of(interp)
+                r = mpy.run(script, args=[tmp], interpreter=interp, timeout=1800)
+            except (OSError, RuntimeError, subprocess.TimeoutExpired) as e:
+                res["runs"][label] = {"error": str(e)}
+                continue
+            if r.returncode != 0:
+                res["runs"][label] = {"error": r.stderr.strip()[-800:]}
+                continue
+            # step 0 is not printed; recompute it from the reference (same file, same weights)
+            steps = [ref_steps[0]]
+            hidden = None
+            for line in r.stdout.splitlines():
+                if line.startswith("{"):
+                    item = json.loads(line)
+                    k = len(steps)
+                    steps.append(_step_acc(None, item["pred"], yt, split.D.classes, order[:N_BASE + k]))
+                    hidden = item["hidden"]
+            res["runs"][label] = {"backend": backend, "acc_steps": steps, "seconds": round(time.time() - t0, 1),
+                                  "hidden": hidden}
+            if len(steps) == len(ref_steps):
+                res["runs"][label]["max_abs_diff_points"] = 100 * float(np.max(np.abs(np.array(steps) - ref_steps)))
+                res["runs"][label]["final_diff_points"] = 100 * float(steps[-1] - ref_steps[-1])
+    return res
+
+
+def _step_acc(_classes, pred_names, yt, class_names, seen):
+    m = np.isin(yt, seen)
+    truth = np.array([class_names[c] for c in yt[m]])
+    pred = np.array(pred_names)[m]
+    return float((pred == truth).mean())
+
+
+# ---- the command -----------------------------------------------------------------------
+def run(args):
+    from threadpoolctl import threadpool_limits
+    from .progress import Bar
+    if args.data:
+        os.environ["TINYCIL_DATA"] = args.data
+    st = settings_from(args)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    t_start = time.time()
+    percents = sorted({st["memory_percent"]} | set(st["sweep"]))
+    results = {"meta": _meta(args, st), "datasets": {}, "not_available": NOT_AVAILABLE}
+    loaded = {}
+    for name in st["datasets"]:
+        try:
+            loaded[name] = datasets.load(name)
+        except datasets.DatasetError as e:
+            raise CliError(str(e))
+    # units of work for the bar: selection trials + runs
+    n_sel = (int(np.prod([len(v) for v in st["select"].values()])) + len(TOLERANCES)) if st["select"] else 0
+    per_order = len(METHODS) + sum(len(SWEEP_METHODS) for p in percents if p != st["memory_percent"])
+    total = len(loaded) * (n_sel + st["orders"] * per_order) + (1 if st["device_repeat"] else 0)
+    with threadpool_limits(1), Bar(total, "bench", enabled=None if not st["quick"] else False) as bar:
+        for name, D in loaded.items():
+            results["datasets"][name] = run_dataset(D, st, percents, bar)
+        if st["device_repeat"]:
+            name = st["device_repeat"]
+            D = loaded.get(name) or datasets.load(name)
+            split = Split(D, st["seed"], learner_defaults(D, st)[2])
+            hyper = results["datasets"].get(name, {}).get("info", {}).get("hyper")
+            if hyper is None:
+                hyper = learner_defaults(D, st)[0]
+            nf_out = learner_defaults(D, st)[1]
+            results["device_repeat"] = device_repeat(split, st, hyper, nf_out, out, n_new=50, n_test=200)
+            bar.update(1, "device repeat")
+    results["meta"]["runtime_seconds"] = round(time.time() - t_start, 1)
+    results["headline"] = headline(results, st)
+    from . import bench_report
+    bench_report.write(results, out)
+    print("tinycil bench: wrote %s (%.0f s)" % (out / "report.md", time.time() - t_start))
+    return 0
+
+
+def run_dataset(D, st, percents, bar):
+    defaults, nf_out, nf = learner_defaults(D, st)
+    split = Split(D, st["seed"], nf)
+    hyper, trials = select_hyper(split, st, defaults, nf_out, bar)
+    hyper, target_trials = select_target(split, st, hyper, nf_out, trials, bar)
+    info = {"n_inputs": D.n_features, "n_features": nf, "input_shape": list(D.input_shape),
+            "classes": list(D.classes), "n_train_full": split.n_train_full, "n_test": int(len(D.y_test)),
+            "n_val": int(len(split.yval)), "hyper": hyper, "selection": trials, "target_selection": target_trials,
+            "base_per_class": st["base_per_class"], "new_per_class": st["new_per_class"],
+            "budgets": {str(p): budget_bytes(split.n_train_full, nf, p) for p in percents},
+            "raw_int8_bytes": int(split.n_train_full * D.n_features)}
+    runs = {}
+    for p in percents:
+        methods = METHODS if p == st["memory_percent"] else SWEEP_METHODS
+        per_method = {m: [] for m in methods}
+        for k in range(st["orders"]):
+            order = split.order(k, st["seed"])
+            base = Base(split, order, p, st, dict(hyper, memory_bytes=info["budgets"][str(p)]))
+            variants = [m for m in LEARNER_METHODS if m in methods]
+            try:
+                prepare_bases(base, split, st, nf_out, variants)
+            except ValueError as e:
+                for m in methods:
+                    per_method[m].append({"error": str(e), "order": order})
+                    bar.update(1)
+                continue
+            if "deploy" not in info:
+                info["deploy"] = deploy_info(base, D, st, hyper)
+            for m in methods:
+                try:
+                    r = run_protocol(make_method(m, base, hyper), base, D.X_test, D.y_test,
+                                     extra_eval=(split.Xval, split.yval))
+                    r["order"] = order
+                except ValueError as e:
+                    r = {"error": str(e), "order": order}
+                per_method[m].append(r)
+                bar.update(1, "%s %g%% order %d %s" % (D.name, p, k, m))
+        agg = {}
+        for m, rs in per_method.items():
+            ok = [r for r in rs if "error" not in r]
+            if m == "knn" and ok:
+                ok = _pick_knn(ok)
+                per_method[m] = ok + [r for r in rs if "error" in r]
+            agg[m] = {"runs": per_method[m], "summary": aggregate(ok) if len(ok) == len(rs) else None,
+                      "error": None if len(ok) == len(rs) else next(r["error"] for r in rs if "error" in r)}
+        runs[str(p)] = agg
+    return {"info": info, "runs": runs}
+
+
+def deploy_info(base, D, st, hyper):
+    lrn = base.prepared.get("ours") or base.lrn0
+    from . import frontend as fe
+    flash = fe.nbytes(lrn.frontend) if lrn.frontend else 0
+    ram = ram_estimate(D.n_features, lrn.n_features, hyper["max_hidden"], len(D.classes), lrn.hp["batch"],
+                       st["new_per_class"], max(base.memory_bytes, 1), lrn.hp["embed_dim"])
+    per_pct = {}
+    for p in sorted({st["memory_percent"]} | set(st["sweep"])):
+        mb = budget_bytes(base.n_train_full, lrn.n_features, p)
+        per_pct[str(p)] = ram_estimate(D.n_features, lrn.n_features, hyper["max_hidden"], len(D.classes),
+                                       lrn.hp["batch"], st["new_per_class"], mb, lrn.hp["embed_dim"])["total"]
+    return {"ram_total_by_percent": per_pct, "frontend_bytes_int8": flash, "frontend_fits_flash": flash <= FLASH_LIMIT, "ram": ram,
+            "ram_fits": ram["total"] <= RAM_LIMIT, "max_hidden": hyper["max_hidden"],
+            "frontend": ("PCA %d -> %d, int8" % (D.n_features, lrn.n_features)) if lrn.frontend else "none",
+            "target": lrn.target, "base_hidden": list(lrn.net.hidden)}
+
+
+# ---- headline ----------------------------------------------------------------------------
+def headline(results, st):
+    key = str(st["memory_percent"])
+    rows = []
+    for name, d in results["datasets"].items():
+        runs = d["runs"][key]
+        s = {m: runs[m]["summary"] for m in runs}
+        if not s.get("ours") or not s.get("fixed"):
+            rows.append({"dataset": name, "error": (runs.get("ours") or {}).get("error")})
+            continue
+        o, f = s["ours"], s["fixed"]
+        fe = d["runs"][key]["ours"]["runs"][0]["frontend_flops"]
+        row = {
+            "dataset": name,
+            "ours_acc": o["final_acc"]["mean"], "fixed_acc": f["final_acc"]["mean"],
+            "acc_diff_points": 100 * (o["final_acc"]["mean"] - f["final_acc"]["mean"]),
+            "inference_flops_ratio": o["inference_flops"]["mean"] / f["inference_flops"]["mean"],
+            "inference_flops_ratio_with_frontend": (o["inference_flops"]["mean"] + fe) / (f["inference_flops"]["mean"] + fe),
+            "train_flops_ratio": o["train_flops"]["mean"] / f["train_flops"]["mean"],
+        }
+        for m in ("random", "herding", "knn", "ncm", "naive", "joint"):
+            if s.get(m):
+                row["vs_%s_points" % m] = 100 * (o["final_acc"]["mean"] - s[m]["final_acc"]["mean"])
+        rows.append(row)
+    ok = [r for r in rows if "error" not in r]
+    mean = {}
+    if ok:
+        for k in ok[0]:
+            if k != "dataset":
+                vals = [r[k] for r in ok if k in r]
+                mean[k] = float(np.mean(vals))
+    claims = []
+    if ok:
+        claims.append({"claim": "ours within 1 point of fixed (mean over data sets)",
+                       "value": mean["acc_diff_points"], "met": mean["acc_diff_points"] >= -1.0})
+        claims.append({"claim": "ours <= 45 % of fixed's inference FLOPs (trainable part, mean)",
+                       "value": mean["inference_flops_ratio"], "met": mean["inference_flops_ratio"] <= 0.45})
+        claims.append({"claim": "ours <= 45 % of fixed's inference FLOPs (front-end included, mean)",
+                       "value": mean["inference_flops_ratio_with_frontend"],
+                       "met": mean["inference_flops_ratio_with_frontend"] <= 0.45})
+        if "vs_random_points" in mean:
+            # distilled vs random at equal bytes, both with the fixed network
+            vals = []
+            for name, d in results["datasets"].items():
+                s = d["runs"][key]
+                if s.get("fixed", {}).get("summary") and s.get("random", {}).get("summary"):
+                    vals.append(100 * (s["fixed"]["summary"]["final_acc"]["mean"] - s["random"]["summary"]["final_acc"]["mean"]))
+            claims.append({"claim": "distilled replay >= random exemplars at equal bytes (fixed network, mean)",
+                           "value": float(np.mean(vals)) if vals else None, "met": bool(vals) and np.mean(vals) >= 0,
+                           "per_dataset_points": vals})
+        if "vs_knn_points" in mean:
+            per = {r["dataset"]: r.get("vs_knn_points") for r in ok}
+            claims.append({"claim": "ours above kNN at equal bytes on every data set",
+                           "value": min(v for v in per.values() if v is not None),
+                           "met": all(v is not None and v > 0 for v in per.values()), "per_dataset_points": per})
+    return {"memory_percent": st["memory_percent"], "rows": rows, "mean": mean, "claims": claims}
+
+
+def _meta(args, st):
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--", "host", "device"], cwd=REPO,
+                                    capture_output=True, text=True).stdout.strip())
+    except OSError:
+        commit, dirty = "unknown", None
+    cpu = "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        cpu = platform.processor() or "unknown"
+    return {
+        "command": "tinycil bench " + " ".join(_argv_of(args)),
+        "git_commit": commit, "git_dirty_host_or_device": dirty,
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": {"nproc": os.cpu_count(), "cpu": cpu, "python": platform.python_version(),
+                    "numpy": np.__version__, "platform": platform.platform()},
+        "settings": st,
+    }
+
+
+def _argv_of(args):
+    argv = sys.argv[1:]
+    if argv and argv[0] == "bench":
+        argv = argv[1:]
+    return argv

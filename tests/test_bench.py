@@ -1,0 +1,97 @@
+"""`tinycil bench --quick`: the whole pipeline on digits, then checks on what it wrote."""
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tinycil_host import baselines, bench
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    t0 = time.time()
+    r = subprocess.run([sys.executable, "-m", "tinycil_host.cli", "bench", "--quick", "--out", str(out)],
+                       cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    return out, json.loads((out / "results.json").read_text()), time.time() - t0
+
+
+def test_quick_writes_report_plots_and_json(quick):
+    out, res, seconds = quick
+    assert seconds < 120
+    for f in ("report.md", "results.json", "accuracy_steps.png", "accuracy_vs_flops.png"):
+        assert (out / f).stat().st_size > 500, f
+    assert (out / "accuracy_steps.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    md = (out / "report.md").read_text()
+    for heading in ("## Headline", "## digits", "## Deployability", "CORe50"):
+        assert heading in md
+    assert res["meta"]["git_commit"] and res["meta"]["machine"]["nproc"] >= 1
+    assert "--quick" in res["meta"]["command"]
+
+
+def test_quick_numbers_are_sane(quick):
+    _, res, _ = quick
+    d = res["datasets"]["digits"]
+    runs = d["runs"]["1.0"]
+    assert set(runs) == set(bench.METHODS)
+    for m, r in runs.items():
+        assert r["summary"] is not None, (m, r.get("error"))
+        s = r["summary"]
+        assert 0.0 <= s["final_acc"]["mean"] <= 1.0
+        steps = s["acc_steps"]["mean"]
+        assert len(steps) == len(d["info"]["classes"]) - bench.N_BASE + 1
+    acc = {m: runs[m]["summary"]["final_acc"]["mean"] for m in runs}
+    # joint training on all data is the upper bound of naive fine-tuning, by a wide margin
+    assert acc["joint"] > acc["naive"] + 0.3
+    # naive fine-tuning forgets: after 8 new classes it is far below joint and forgets a lot
+    assert runs["naive"]["summary"]["forgetting"]["mean"] > 0.5
+    # every replay method stays within its byte budget; the budget is 1 % of the stored training set
+    budget = d["info"]["budgets"]["1.0"]
+    assert budget == bench.budget_bytes(d["info"]["n_train_full"], d["info"]["n_features"], 1.0)
+    for m in ("ours", "fixed", "random", "herding", "knn"):
+        assert 0 < runs[m]["summary"]["replay_bytes"]["mean"] <= budget, m
+    assert runs["naive"]["summary"]["replay_bytes"]["mean"] == 0
+    # fixed is at max width from the start, ours never wider
+    mh = d["info"]["hyper"]["max_hidden"]
+    assert all(h == [mh] for h in runs["fixed"]["runs"][0]["hidden_steps"])
+    ours_h = [h[0] for h in runs["ours"]["runs"][0]["hidden_steps"]]
+    assert ours_h == sorted(ours_h) and ours_h[-1] <= mh
+    assert runs["ours"]["summary"]["inference_flops"]["mean"] <= runs["fixed"]["summary"]["inference_flops"]["mean"]
+    # training FLOPs are counted, and distillation costs more than herding alone
+    assert runs["fixed"]["summary"]["train_flops"]["mean"] > runs["herding"]["summary"]["train_flops"]["mean"] > 0
+    h = res["headline"]
+    assert h["rows"][0]["dataset"] == "digits" and "acc_diff_points" in h["rows"][0]
+    assert abs(h["rows"][0]["acc_diff_points"] - 100 * (acc["ours"] - acc["fixed"])) < 1e-6
+
+
+def test_quantize_rows_follows_the_one_rule():
+    X = np.array([[0.0, 0.0], [1.0, -0.5], [127.0, 63.5]], np.float32)
+    scale, q = baselines.quantize_rows(X)
+    assert scale[0] == 1.0 and q[0].tolist() == [0, 0]
+    assert q[1].tolist() == [127, -63] and q[2].tolist() == [127, 64]  # floor(x/s + 0.5)
+    assert np.allclose(baselines.dequantize(scale, q)[2], [127, 64])
+
+
+def test_knn_ties_go_to_the_nearest():
+    S = np.array([[0.0], [1.0], [1.1], [5.0]], np.float32)
+    Y = np.array([0, 1, 2, 2])
+    F = np.array([[0.4], [4.0]], np.float32)
+    assert baselines.knn_predict((S, Y), F, 1).tolist() == [0, 2]
+    assert baselines.knn_predict((S, Y), F, 3).tolist() == [0, 2]
+
+
+def test_fit_flops_counts_forward_backward_and_updates():
+    sizes = [4, 3, 2]
+    F = baselines.mlp_flops(sizes)
+    assert F == 2 * (12 + 6)
+    one = baselines.fit_flops(sizes, 1, 1, 16)
+    assert one == 3 * F - 2 * 12 + 5 * 2 + 4 * baselines.mlp_params(sizes)
+    assert baselines.fit_flops(sizes, 32, 2, 16) == 2 * (32 * (one - 4 * baselines.mlp_params(sizes))
+                                                         + 2 * 4 * baselines.mlp_params(sizes))
