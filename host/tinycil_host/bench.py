@@ -379,7 +379,7 @@ def select_hyper(split, st, defaults, nf_out, bar):
             prepare_bases(base, split, st, nf_out, ["fixed"])
             r = run_protocol(baselines.LearnerMethod(base, "fixed"), base, split.Xval, split.yval)
             t.update(val_final_acc=r["final_acc"], val_avg_inc_acc=r["avg_inc_acc"])
-        except ValueError as e:
+        except (ValueError, ArithmeticError) as e:
             t.update(val_final_acc=-1.0, val_avg_inc_acc=-1.0, error=str(e)[:200])
         trials.append(t)
         bar.update(1, "%s select %s" % (split.D.name, " ".join("%s=%g" % kv for kv in zip(keys, combo))))
@@ -406,7 +406,7 @@ def select_target(split, st, hyper, nf_out, trials, bar):
             r = run_protocol(baselines.LearnerMethod(base, "ours"), base, split.Xval, split.yval)
             t.update(val_final_acc=r["final_acc"], inference_flops=r["inference_flops"],
                      target=base.prepared["ours"].target)
-        except ValueError as e:
+        except (ValueError, ArithmeticError) as e:
             t.update(val_final_acc=-1.0, inference_flops=float("inf"), error=str(e)[:200])
         cands.append(t)
         bar.update(1, "%s target tolerance %g" % (split.D.name, tol))
@@ -560,7 +560,10 @@ def run(args):
     total = len(loaded) * (n_sel + st["orders"] * per_order) + (1 if st["device_repeat"] else 0)
     with threadpool_limits(1), Bar(total, "bench", enabled=None if not st["quick"] else False) as bar:
         for name, D in loaded.items():
+            t0 = time.time()
             results["datasets"][name] = run_dataset(D, st, percents, bar)
+            if not bar.enabled:
+                print("tinycil bench: %s done in %.0f s" % (name, time.time() - t0), flush=True)
         if st["device_repeat"]:
             name = st["device_repeat"]
             D = loaded.get(name) or datasets.load(name)
@@ -569,7 +572,10 @@ def run(args):
             if hyper is None:
                 hyper = learner_defaults(D, st)[0]
             nf_out = learner_defaults(D, st)[1]
-            results["device_repeat"] = device_repeat(split, st, hyper, nf_out, out, n_new=50, n_test=200)
+            try:
+                results["device_repeat"] = device_repeat(split, st, hyper, nf_out, out, n_new=50, n_test=200)
+            except (ValueError, ArithmeticError, OSError, RuntimeError) as e:
+                results["device_repeat"] = {"dataset": name, "error": str(e)[:500]}
             bar.update(1, "device repeat")
     results["meta"]["runtime_seconds"] = round(time.time() - t_start, 1)
     results["headline"] = headline(results, st)
@@ -600,7 +606,7 @@ def run_dataset(D, st, percents, bar):
             variants = [m for m in LEARNER_METHODS if m in methods]
             try:
                 prepare_bases(base, split, st, nf_out, variants)
-            except ValueError as e:
+            except (ValueError, ArithmeticError) as e:
                 for m in methods:
                     per_method[m].append({"error": str(e), "order": order})
                     bar.update(1)
@@ -612,7 +618,7 @@ def run_dataset(D, st, percents, bar):
                     r = run_protocol(make_method(m, base, hyper), base, D.X_test, D.y_test,
                                      extra_eval=(split.Xval, split.yval))
                     r["order"] = order
-                except ValueError as e:
+                except (ValueError, ArithmeticError) as e:
                     r = {"error": str(e), "order": order}
                 per_method[m].append(r)
                 bar.update(1, "%s %g%% order %d %s" % (D.name, p, k, m))

@@ -385,6 +385,10 @@ def _device(L, results):
         return
     a("## The same run with the device code under MicroPython")
     a("")
+    if "error" in dr:
+        a("The repeat on %s failed: %s" % (dr.get("dataset"), dr["error"]))
+        a("")
+        return
     a("`ours` on %s, order %s, %d samples per new class, %d test rows, from the same prepared learner file: "
       "the NumPy reference vs the device package under the unix MicroPython port."
       % (dr["dataset"], dr["order"], dr["new_per_class"], dr["test_rows"]))
