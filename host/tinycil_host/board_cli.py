@@ -167,6 +167,7 @@ def install_package(board, files, log=print):
         board.rename(target, old)
     board.rename(staging, target)
     board.remove_tree(old)
+    board.exec(_DROP_MODULES)
 
 
 def install_learner(board, data, path=DEFAULT_PATH, log=print):
@@ -182,14 +183,24 @@ def install_learner(board, data, path=DEFAULT_PATH, log=print):
     log("learner: %d bytes -> %s%s" % (len(data), cur, " (the board's previous one kept as %s)" % bak if had else ""))
 
 
-# Re-import from flash (a deploy may have replaced the package) after dropping every
-# reference to the old modules and learner, so the two never share the heap.
-_FRESH_IMPORT = """
+# After a deploy the board must not keep running the old package: drop its modules
+# (and everything referring to them) so the next import reads the new files.
+_DROP_MODULES = """
 import sys, gc
 for _k in ('tinycil', '_tc', '_tc_rows'):
     globals().pop(_k, None)
 for _k in [k for k in sys.modules if k == 'tinycil' or k.startswith('tinycil.')]:
     del sys.modules[_k]
+gc.collect()
+"""
+
+# Imported once and kept: re-importing for every command fragments a small heap
+# until learn_class cannot find one contiguous block for its sample matrix.
+_FRESH_IMPORT = """
+import gc
+for _k in ('_tc', '_tc_rows'):
+    globals().pop(_k, None)
+gc.collect()
 try:
     import tinycil
 except ImportError as e:
