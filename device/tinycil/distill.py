@@ -79,8 +79,10 @@ class Distiller:
             last = loss
             if loss != loss or loss == float("inf"):
                 raise ArithmeticError("distillation diverged (loss %r); lower distill_lr" % (loss,))
-            # d loss / d Hs[r] = 2 (mS - mT) / k, masked by ReLU; d/dS = that @ E
-            B.fill_rows(self.Hr, self.mS, k, ed, 2.0 / k)  # Hr reused as dHs
+            # d loss / d Hs[r] = 2 (mS - mT) / k, masked by ReLU; d/dS = that @ E. The step
+            # uses it times k*nf/(2*ed): the loss's curvature is about 2*ed/(k*nf), so this
+            # makes one distill_lr stable for any k, n_features and embed_dim (FORMAT.md 5).
+            B.fill_rows(self.Hr, self.mS, k, ed, nf / ed)  # Hr reused as dHs
             B.relu_mask(self.Hr, self.Hs, k, ed)
             B.linear_backward(syn, self.E, self.Hr, None, None, self.G, k, nf, ed)
             B.sgd(syn, self.V, self.G, k, nf, lr, mu)

@@ -31,8 +31,8 @@ _INF = float("inf")
 
 # keyword -> default, in the order of the file's HYPR chunk
 HYPER = (
-    ("lr", 0.05), ("momentum", 0.9), ("epochs", 20), ("batch", 16),
-    ("distill_iters", 40), ("embed_dim", 32), ("distill_lr", 1.0), ("distill_momentum", 0.5),
+    ("lr", 0.05), ("momentum", 0.9), ("epochs", 10), ("batch", 16),
+    ("distill_iters", 40), ("embed_dim", 32), ("distill_lr", 0.3), ("distill_momentum", 0.5),
     ("val_every", 5), ("train_on_real", 1), ("max_per_class", 10),
 )
 

@@ -37,8 +37,8 @@ MAX_LABEL_BYTES = 40
 
 # keyword -> default, in the order of the file's HYPR chunk (FORMAT.md, HYPR)
 HYPER = (
-    ("lr", 0.05), ("momentum", 0.9), ("epochs", 20), ("batch", 16),
-    ("distill_iters", 40), ("embed_dim", 32), ("distill_lr", 1.0), ("distill_momentum", 0.5),
+    ("lr", 0.05), ("momentum", 0.9), ("epochs", 10), ("batch", 16),
+    ("distill_iters", 40), ("embed_dim", 32), ("distill_lr", 0.3), ("distill_momentum", 0.5),
     ("val_every", 5), ("train_on_real", 1), ("max_per_class", 10),
 )
 
@@ -284,7 +284,8 @@ def distill(T, S, rng, iters, embed_dim, lr, mu, log=None):
         last = loss
         if not np.isfinite(loss):
             raise ArithmeticError("distillation diverged (loss %r); lower distill_lr" % (loss,))
-        dH = np.where(Hs > 0, d * F32(2.0 / k), F32(0)).astype(F32)
+        # preconditioned gradient (FORMAT.md section 5): step size independent of k and sizes
+        dH = np.where(Hs > 0, d * F32(nf / embed_dim), F32(0)).astype(F32)
         V = mu * V - lr * (dH @ E)
         S += V
         if log is not None:
