@@ -28,8 +28,9 @@ test: $(STAMP)
 test-device: $(STAMP)
 	$(BIN)/python -m pytest -q -ra tests/test_device.py
 
+# -t: the venv's site-packages, where the MicroPython stdlib stubs replace CPython's typeshed
 typecheck: $(STAMP)
-	$(BIN)/pyright -p stubs/pyrightconfig.json
+	$(BIN)/pyright -p stubs/pyrightconfig.json -t "$$($(BIN)/python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")"
 
 parity: $(STAMP)
 	$(BIN)/tinycil parity

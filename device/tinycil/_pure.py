@@ -244,6 +244,37 @@ def fill_rows(D, src, m, n, scale):
             da[o + j] = sa[j] * scale
 
 
+def col_range(M, m, n, lo, hi):
+    # lo[0,j], hi[0,j] = min and max of column j over rows 0..m-1
+    a = M.a
+    la = lo.a
+    ha = hi.a
+    for j in range(n):
+        la[j] = ha[j] = a[j]
+    for r in range(1, m):
+        o = r * M.cols
+        for j in range(n):
+            v = a[o + j]
+            if v < la[j]:
+                la[j] = v
+            elif v > ha[j]:
+                ha[j] = v
+
+
+def clip_rows(M, m, n, lo, hi):
+    a = M.a
+    la = lo.a
+    ha = hi.a
+    for r in range(m):
+        o = r * M.cols
+        for j in range(n):
+            v = a[o + j]
+            if v < la[j]:
+                a[o + j] = la[j]
+            elif v > ha[j]:
+                a[o + j] = ha[j]
+
+
 def sumsq(M, rows, cols):
     a = M.a
     s = 0.0

@@ -120,6 +120,15 @@ def fill_rows(D, src, m, n, scale):
         D[i:i + 1, :n] = r
 
 
+def col_range(M, m, n, lo, hi):
+    lo[:1, :n] = np.min(M[:m, :n], axis=0).reshape((1, n))
+    hi[:1, :n] = np.max(M[:m, :n], axis=0).reshape((1, n))
+
+
+def clip_rows(M, m, n, lo, hi):
+    M[:m, :n] = np.minimum(np.maximum(M[:m, :n], lo[:1, :n]), hi[:1, :n])
+
+
 def sumsq(M, rows, cols):
     v = M[:rows, :cols]
     return float(np.sum(v * v))

@@ -54,6 +54,8 @@ class Distiller:
         self.mS = B.zeros(1, embed_dim)
         self.G = B.zeros(max_syn, n_feat)
         self.V = B.zeros(max_syn, n_feat)
+        self.lo = B.zeros(1, n_feat)
+        self.hi = B.zeros(1, n_feat)
 
     def run(self, real, n, syn, k, rng, iters, lr, mu, log=None):
         """Distil rows 0..n-1 of `real` into rows 0..k-1 of `syn` (initialised by the caller).
@@ -64,6 +66,7 @@ class Distiller:
         nf = self.n_feat
         ed = self.embed_dim
         B.fill(self.V, k, nf, 0.0)
+        B.col_range(real, n, nf, self.lo, self.hi)
         scale = sqrt(6.0 / nf)
         first = last = 0.0
         for it in range(iters):
@@ -86,6 +89,9 @@ class Distiller:
             B.relu_mask(self.Hr, self.Hs, k, ed)
             B.linear_backward(syn, self.E, self.Hr, None, None, self.G, k, nf, ed)
             B.sgd(syn, self.V, self.G, k, nf, lr, mu)
+            # synthetic samples stay inside the real samples' per-feature range: they
+            # remain plausible inputs and cannot run away (FORMAT.md section 5)
+            B.clip_rows(syn, k, nf, self.lo, self.hi)
             if log is not None:
                 log(it + 1, iters, loss)
         return first, last

@@ -11,16 +11,11 @@ from .net import Net
 from .replay import Replay, sample_bytes
 from .rng import Rng
 
-try:
-    from time import ticks_ms, ticks_diff
-except ImportError:  # CPython, for host-side convenience only
-    from time import time as _t
+import time
 
-    def ticks_ms():
-        return int(_t() * 1000)
-
-    def ticks_diff(a, b):
-        return a - b
+# MicroPython's millisecond ticks; CPython (host-side convenience only) falls back to time()
+ticks_ms = getattr(time, "ticks_ms", None) or (lambda: int(time.time() * 1000))
+ticks_diff = getattr(time, "ticks_diff", None) or (lambda a, b: a - b)
 
 DEFAULT_PATH = "/tinycil_data"
 MIN_SAMPLES = 3        # fewer cannot be split into distillation and validation data
@@ -47,7 +42,7 @@ def _free():
 
 class Learner:
     def __init__(self, n_inputs, n_features=None, max_hidden=32, min_hidden=8, grow_step=8,
-                 max_classes=16, n_layers=1, memory_bytes=6400, target=0.9, path=DEFAULT_PATH,
+                 max_classes=16, n_layers=1, memory_bytes=6400, target=0.9, path: "str | None" = DEFAULT_PATH,
                  backend=None, seed=1, input_offset=None, input_scale=None, frontend=None, **hyper):
         self.B = _backend.get(backend)
         if n_features is None:
@@ -100,16 +95,23 @@ class Learner:
             target = self.target
         elif not isinstance(target, (int, float)) or not 0.0 <= target <= 1.0:
             raise ValueError("target must be an accuracy between 0 and 1")
-        if seed is not None:
-            self.rng = Rng(seed)
         if len(self.classes) >= self.net.caps[-1]:
             raise ValueError("this learner holds at most %d classes (max_classes)" % self.net.caps[-1])
         quota = self.replay.quota(len(self.classes) + 1)
         if quota < 1:
             raise ValueError("memory_bytes=%d holds %d samples: not one per class for %d classes"
                              % (self.replay.budget, self.replay.capacity, len(self.classes) + 1))
-        X, n = self._features(samples, "samples")  # validates everything before any change
+        try:
+            X, n = self._features(samples, "samples")  # validates everything before any change
+        except MemoryError:
+            X = None
+            raise MemoryError("no RAM for %s samples (%d bytes free after cleanup); pass fewer samples or "
+                              "shrink the learner; nothing was changed" % (_length(samples), _free()))
+        if seed is not None and not isinstance(seed, int):
+            raise TypeError("seed must be an int")
         snapshot = None if self.path is not None else self._snapshot()
+        if seed is not None:
+            self.rng = Rng(seed)  # after validation: a refused call leaves the generator alone
         try:
             report = self._cycle(label, X, n, quota, float(target), log)
         except MemoryError:
@@ -348,6 +350,8 @@ class Learner:
         for j in range(ni):
             a = x[j]
             if isinstance(a, bool) or not isinstance(a, (int, float)):
+                if isinstance(a, (str, bytes, bytearray)):  # float() would parse "1.5"
+                    raise TypeError("%s[%d] is not a number (%s)" % (what, j, type(a).__name__))
                 try:
                     a = float(a)  # ulab scalars
                 except (TypeError, ValueError):

@@ -77,7 +77,7 @@ def _cases(ds, lrn):
         "step_weights": [1.0 + (i % 3) for i in range(12)], "lr": 0.05, "mu": 0.9, "steps": 2,
         "widen_to": 16, "widen_seed": 99,
         "distill_t": lrn.features(X2[:30]), "distill_n": 30, "distill_k": 6, "distill_seed": 7,
-        "embed_dim": 32, "distill_iters": 40, "distill_lr": 1.0, "distill_mu": 0.5,
+        "embed_dim": 32, "distill_iters": 40, "distill_lr": 0.3, "distill_mu": 0.5,
         "learn_x": ds.X_train[ds.y_train == 2][:30].astype(f32), "learn_n": 30, "learn_label": "two",
         "learn_seed": 5, "learn_target": 1.0,  # an unreachable target makes it grow, to cover growth
     }

@@ -270,6 +270,7 @@ def distill(T, S, rng, iters, embed_dim, lr, mu, log=None):
     S = np.array(S, dtype=F32)
     k, nf = S.shape
     V = np.zeros_like(S)
+    lo, hi = T.min(axis=0), T.max(axis=0)
     scale = sqrt(6.0 / nf)
     lr, mu = F32(lr), F32(mu)
     first = last = 0.0
@@ -288,6 +289,7 @@ def distill(T, S, rng, iters, embed_dim, lr, mu, log=None):
         dH = np.where(Hs > 0, d * F32(nf / embed_dim), F32(0)).astype(F32)
         V = mu * V - lr * (dH @ E)
         S += V
+        np.clip(S, lo, hi, out=S)  # stay inside the real samples' range (FORMAT.md section 5)
         if log is not None:
             log(it + 1, iters, loss)
     return S, first, last
