@@ -7,6 +7,7 @@
 5. print the table and write demo.png and demo.json.
 """
 import json
+import re
 import time
 from pathlib import Path
 
@@ -25,9 +26,22 @@ def add_arguments(p):
     p.add_argument("--heap", default=DEFAULT_HEAP, help="heap of the virtual board")
 
 
+def _check_args(args):
+    # refuse bad options before anything runs: one line each, no traceback
+    if args.samples < 3:
+        raise cli.CliError("--samples must be at least 3 (learn_class needs 3 or more per class), got %d"
+                           % args.samples)
+    if not re.fullmatch(r"[0-9]+(w?[KkMm])?", str(args.heap)):
+        raise cli.CliError("--heap %r is not a MicroPython heap size (e.g. 192wK, 512K, 2M)" % args.heap)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise cli.CliError("--out %s is a file, not a folder" % out)
+    return out
+
+
 def run(args):
     t0 = time.time()
-    out = Path(args.out)
+    out = _check_args(args)
     out.mkdir(parents=True, exist_ok=True)
     ds = datasets.load("digits")
 
