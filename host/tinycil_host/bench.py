@@ -42,7 +42,7 @@ VAL_FRACTION = 0.2
 
 # front-end output size per data set (None: the raw inputs are small enough to train on)
 N_FEATURES = {"digits": None, "mnist": 32, "har_raw": 32, "speech_commands_v2_12cls": 32,
-              "fsdd_logmel": 32, "cifar10_jpg_subset": 64}
+              "fsdd_logmel": 32, "cifar10_jpg_subset": 32}
 NOT_AVAILABLE = {"core50": "CORe50 (128x128 video frames of 50 objects, several GB) is not available offline "
                            "(see ../shared/data/README.md, 'Not obtained'); it is not benchmarked."}
 
