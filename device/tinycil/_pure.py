@@ -1,18 +1,37 @@
 # Pure-MicroPython array kernels: the fallback when ulab is not compiled in.
-# Every matrix is a row-major array('f') with a fixed capacity (rows x cols);
-# kernels work on the top-left active block, so nothing is reallocated when the
-# network grows. The ulab backend (_ulab.py) implements the same functions.
+# A matrix is a list of row arrays (array('f'), float32 storage) with a fixed
+# capacity (rows x cols): small blocks fit into a fragmented heap where one large
+# block would not. Kernels work on the top-left active block, so nothing is
+# reallocated when the network grows. _ulab.py implements the same functions.
 from array import array
+from math import exp, log
 
 NAME = "pure"
 _INF = float("inf")
+
+
+_zero_rows = {}
+
+
+def _zero_row(cols):
+    # rows are copied from a cached zero row: building each from a temporary bytearray
+    # would leave a hole beside every row and fragment the heap into useless gaps
+    z = _zero_rows.get(cols)
+    if z is None:
+        z = array("f", bytearray(4 * cols))
+        _zero_rows[cols] = z
+    return z
 
 
 class Mat:
     def __init__(self, rows, cols):
         self.rows = rows
         self.cols = cols
-        self.a = array("f", bytearray(4 * rows * cols))
+        z = _zero_row(cols)
+        r = [None] * rows  # sized at once: a growing list would leave its old copies as holes
+        for i in range(rows):
+            r[i] = array("f", z)
+        self.r = r
 
 
 def zeros(rows, cols):
@@ -24,237 +43,229 @@ def shape(M):
 
 
 def get(M, i, j):
-    return M.a[i * M.cols + j]
+    return M.r[i][j]
 
 
 def put(M, i, j, v):
-    M.a[i * M.cols + j] = v
+    M.r[i][j] = v
 
 
 def row(M, i, n):
-    o = i * M.cols
-    return [M.a[o + j] for j in range(n)]
+    a = M.r[i]
+    return [a[j] for j in range(n)]
 
 
 def set_row(M, i, values, n):
-    a = M.a
-    o = i * M.cols
+    a = M.r[i]
     for j in range(n):
-        a[o + j] = values[j]
+        a[j] = values[j]
 
 
 def copy_row(src, si, dst, di, n):
-    s = src.a
-    d = dst.a
-    so = si * src.cols
-    do = di * dst.cols
+    s = src.r[si]
+    d = dst.r[di]
     for j in range(n):
-        d[do + j] = s[so + j]
+        d[j] = s[j]
 
 
 def fill(M, rows, cols, v):
-    a = M.a
     for i in range(rows):
-        o = i * M.cols
+        a = M.r[i]
         for j in range(cols):
-            a[o + j] = v
+            a[j] = v
 
 
 def fill_uniform(M, r0, r1, c0, c1, rng, scale):
     # rows r0..r1-1, columns c0..c1-1, row by row, each U(-1,1)*scale
-    a = M.a
     for i in range(r0, r1):
-        o = i * M.cols
+        a = M.r[i]
         for j in range(c0, c1):
-            a[o + j] = rng.uniform() * scale
+            a[j] = rng.uniform() * scale
 
 
 def linear(X, W, b, Y, m, n_in, n_out, relu):
     # Y[:m,:n_out] = X[:m,:n_in] @ W[:n_out,:n_in].T + b[0,:n_out]
-    xa = X.a
-    wa = W.a
-    ya = Y.a
-    ba = b.a if b is not None else None
-    xs = X.cols
-    ws = W.cols
-    ys = Y.cols
+    ba = b.r[0] if b is not None else None
+    wr = W.r
     for r in range(m):
-        xo = r * xs
-        yo = r * ys
+        x = X.r[r]
+        y = Y.r[r]
         for i in range(n_out):
+            w = wr[i]
             s = ba[i] if ba is not None else 0.0
-            wo = i * ws
-            k = xo
-            for j in range(wo, wo + n_in):
-                s += wa[j] * xa[k]
-                k += 1
+            for j in range(n_in):
+                s += w[j] * x[j]
             if relu and s < 0.0:
                 s = 0.0
-            ya[yo + i] = s
+            y[i] = s
 
 
 def linear_backward(X, W, dY, gW, gb, dX, m, n_in, n_out):
     # gW = dY.T @ X, gb = column sums of dY, dX = dY @ W (each skipped when None)
-    xa = X.a
-    wa = W.a
-    da = dY.a
-    xs = X.cols
-    ws = W.cols
-    ds = dY.cols
     if gW is not None:
-        ga = gW.a
-        gs = gW.cols
         for i in range(n_out):
-            go = i * gs
-            for j in range(go, go + n_in):
-                ga[j] = 0.0
+            g = gW.r[i]
+            for j in range(n_in):
+                g[j] = 0.0
         for r in range(m):
-            xo = r * xs
-            do = r * ds
+            x = X.r[r]
+            dy = dY.r[r]
             for i in range(n_out):
-                d = da[do + i]
+                d = dy[i]
                 if d == 0.0:
                     continue
-                go = i * gs
-                k = xo
-                for j in range(go, go + n_in):
-                    ga[j] += d * xa[k]
-                    k += 1
+                g = gW.r[i]
+                for j in range(n_in):
+                    g[j] += d * x[j]
     if gb is not None:
-        ba = gb.a
+        g = gb.r[0]
         for i in range(n_out):
             s = 0.0
             for r in range(m):
-                s += da[r * ds + i]
-            ba[i] = s
+                s += dY.r[r][i]
+            g[i] = s
     if dX is not None:
-        oa = dX.a
-        os_ = dX.cols
         for r in range(m):
-            oo = r * os_
-            for j in range(oo, oo + n_in):
-                oa[j] = 0.0
-            do = r * ds
+            o = dX.r[r]
+            for j in range(n_in):
+                o[j] = 0.0
+            dy = dY.r[r]
             for i in range(n_out):
-                d = da[do + i]
+                d = dy[i]
                 if d == 0.0:
                     continue
-                wo = i * ws
-                k = wo
-                for j in range(oo, oo + n_in):
-                    oa[j] += d * wa[k]
-                    k += 1
+                w = W.r[i]
+                for j in range(n_in):
+                    o[j] += d * w[j]
+
+
+def sgd_linear(W, V, b, Vb, X, dY, m, n_in, n_out, lr, mu):
+    # the momentum step of one dense layer with its gradient folded in, so no gradient
+    # matrix is stored:  V = mu*V - lr*(dY.T @ X); W += V; the same for the bias with
+    # the column sums of dY
+    vb = Vb.r[0]
+    for i in range(n_out):
+        v = V.r[i]
+        for j in range(n_in):
+            v[j] *= mu
+        vb[i] *= mu
+    for r in range(m):
+        x = X.r[r]
+        dy = dY.r[r]
+        for i in range(n_out):
+            d = lr * dy[i]
+            if d == 0.0:
+                continue
+            vb[i] -= d
+            v = V.r[i]
+            for j in range(n_in):
+                v[j] -= d * x[j]
+    bb = b.r[0]
+    for i in range(n_out):
+        w = W.r[i]
+        v = V.r[i]
+        for j in range(n_in):
+            w[j] += v[j]
+        bb[i] += vb[i]
 
 
 def relu_mask(dH, H, m, n):
-    da = dH.a
-    ha = H.a
     for r in range(m):
-        do = r * dH.cols
-        ho = r * H.cols
+        d = dH.r[r]
+        h = H.r[r]
         for j in range(n):
-            if ha[ho + j] <= 0.0:
-                da[do + j] = 0.0
+            if h[j] <= 0.0:
+                d[j] = 0.0
 
 
 def softmax_rows(Z, m, n):
-    from math import exp
-    a = Z.a
     for r in range(m):
-        o = r * Z.cols
-        mx = a[o]
-        for j in range(o + 1, o + n):
+        a = Z.r[r]
+        mx = a[0]
+        for j in range(1, n):
             if a[j] > mx:
                 mx = a[j]
         s = 0.0
-        for j in range(o, o + n):
+        for j in range(n):
             e = exp(a[j] - mx)
             a[j] = e
             s += e
-        for j in range(o, o + n):
+        for j in range(n):
             a[j] /= s
 
 
 def xent_grad(Z, labels, weights, m, n):
     # Z: logits in, gradient of the weighted mean cross-entropy out; returns the loss.
-    from math import log
     softmax_rows(Z, m, n)
-    a = Z.a
     wsum = 0.0
     for r in range(m):
         wsum += weights[r]
     loss = 0.0
     for r in range(m):
-        o = r * Z.cols
+        a = Z.r[r]
         w = weights[r] / wsum
         y = labels[r]
-        p = a[o + y]
+        p = a[y]
         loss -= w * log(p if p > 1e-30 else 1e-30)
-        a[o + y] = p - 1.0
-        for j in range(o, o + n):
+        a[y] = p - 1.0
+        for j in range(n):
             a[j] *= w
     return loss
 
 
 def sgd(W, V, G, rows, cols, lr, mu):
     # V = mu*V - lr*G ; W += V   (momentum SGD, in place)
-    wa = W.a
-    va = V.a
-    ga = G.a
-    c = W.cols
     for i in range(rows):
-        o = i * c
-        for j in range(o, o + cols):
-            v = mu * va[j] - lr * ga[j]
-            va[j] = v
-            wa[j] += v
+        w = W.r[i]
+        v = V.r[i]
+        g = G.r[i]
+        for j in range(cols):
+            t = mu * v[j] - lr * g[j]
+            v[j] = t
+            w[j] += t
 
 
 def col_mean(H, m, n, out):
-    a = H.a
-    oa = out.a
+    o = out.r[0]
     for j in range(n):
-        oa[j] = 0.0
+        o[j] = 0.0
     for r in range(m):
-        o = r * H.cols
+        a = H.r[r]
         for j in range(n):
-            oa[j] += a[o + j]
+            o[j] += a[j]
     inv = 1.0 / m
     for j in range(n):
-        oa[j] *= inv
+        o[j] *= inv
 
 
 def axpy(Y, X, rows, cols, alpha):
-    ya = Y.a
-    xa = X.a
     for i in range(rows):
-        yo = i * Y.cols
-        xo = i * X.cols
+        y = Y.r[i]
+        x = X.r[i]
         for j in range(cols):
-            ya[yo + j] += alpha * xa[xo + j]
+            y[j] += alpha * x[j]
 
 
 def fill_rows(D, src, m, n, scale):
     # every row of D[:m,:n] = src[0,:n] * scale
-    da = D.a
-    sa = src.a
+    s = src.r[0]
     for r in range(m):
-        o = r * D.cols
+        d = D.r[r]
         for j in range(n):
-            da[o + j] = sa[j] * scale
+            d[j] = s[j] * scale
 
 
 def col_range(M, m, n, lo, hi):
     # lo[0,j], hi[0,j] = min and max of column j over rows 0..m-1
-    a = M.a
-    la = lo.a
-    ha = hi.a
+    la = lo.r[0]
+    ha = hi.r[0]
+    a = M.r[0]
     for j in range(n):
         la[j] = ha[j] = a[j]
     for r in range(1, m):
-        o = r * M.cols
+        a = M.r[r]
         for j in range(n):
-            v = a[o + j]
+            v = a[j]
             if v < la[j]:
                 la[j] = v
             elif v > ha[j]:
@@ -262,34 +273,31 @@ def col_range(M, m, n, lo, hi):
 
 
 def clip_rows(M, m, n, lo, hi):
-    a = M.a
-    la = lo.a
-    ha = hi.a
+    la = lo.r[0]
+    ha = hi.r[0]
     for r in range(m):
-        o = r * M.cols
+        a = M.r[r]
         for j in range(n):
-            v = a[o + j]
+            v = a[j]
             if v < la[j]:
-                a[o + j] = la[j]
+                a[j] = la[j]
             elif v > ha[j]:
-                a[o + j] = ha[j]
+                a[j] = ha[j]
 
 
 def sumsq(M, rows, cols):
-    a = M.a
     s = 0.0
     for i in range(rows):
-        o = i * M.cols
-        for j in range(o, o + cols):
+        a = M.r[i]
+        for j in range(cols):
             s += a[j] * a[j]
     return s
 
 
 def all_finite(M, rows, cols):
-    a = M.a
     for i in range(rows):
-        o = i * M.cols
-        for j in range(o, o + cols):
+        a = M.r[i]
+        for j in range(cols):
             v = a[j]
             if v != v or v == _INF or v == -_INF:
                 return False
@@ -297,15 +305,14 @@ def all_finite(M, rows, cols):
 
 
 def argmax_rows(Z, m, n):
-    a = Z.a
     out = []
     for r in range(m):
-        o = r * Z.cols
+        a = Z.r[r]
         best = 0
-        bv = a[o]
+        bv = a[0]
         for j in range(1, n):
-            if a[o + j] > bv:
-                bv = a[o + j]
+            if a[j] > bv:
+                bv = a[j]
                 best = j
         out.append(best)
     return out
@@ -318,8 +325,8 @@ def int8_matrix(data, rows, cols):
 
 def qlinear(x, Wq, scales, bias, y, n_in, n_out, relu):
     # one sample: y[0,i] = scales[i] * sum_j Wq[i,j] * x[0,j] + bias[i]
-    xa = x.a
-    ya = y.a
+    xa = x.r[0]
+    ya = y.r[0]
     for i in range(n_out):
         o = i * n_in
         s = 0.0

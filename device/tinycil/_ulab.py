@@ -105,6 +105,20 @@ def sgd(W, V, G, rows, cols, lr, mu):
     w += v
 
 
+def sgd_linear(W, V, b, Vb, X, dY, m, n_in, n_out, lr, mu):
+    d = dY[:m, :n_out]
+    v = V[:n_out, :n_in]
+    v *= mu
+    v -= np.dot(d.transpose(), X[:m, :n_in]) * lr
+    w = W[:n_out, :n_in]
+    w += v
+    vb = Vb[:1, :n_out]
+    vb *= mu
+    vb -= np.dot(np.ones((1, m), dtype=np.float), d) * lr
+    bb = b[:1, :n_out]
+    bb += vb
+
+
 def col_mean(H, m, n, out):
     out[:1, :n] = np.mean(H[:m, :n], axis=0).reshape((1, n))
 

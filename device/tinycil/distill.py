@@ -38,8 +38,16 @@ def herding_order(B, X, n, n_feat, k):
     return chosen
 
 
+CHUNK = 8  # embedding units drawn and processed at a time: bounds RAM, same maths
+
+
 class Distiller:
-    """Preallocated work buffers for distilling up to max_real samples into max_syn."""
+    """Preallocated work buffers for distilling up to max_real samples into max_syn.
+
+    The random embedding E (embed_dim x n_feat) is drawn row by row, so it is handled
+    CHUNK units at a time: the matching loss and its gradient are sums over units, and
+    the draws come in the same order as filling E whole (FORMAT.md section 3).
+    """
 
     def __init__(self, B, n_feat, max_real, max_syn, embed_dim):
         self.B = B
@@ -47,15 +55,19 @@ class Distiller:
         self.embed_dim = embed_dim
         self.max_real = max_real
         self.max_syn = max_syn
-        self.E = B.zeros(embed_dim, n_feat)
-        self.Hr = B.zeros(max(max_real, max_syn), embed_dim)  # doubles as dHs
-        self.Hs = B.zeros(max_syn, embed_dim)
-        self.mT = B.zeros(1, embed_dim)
-        self.mS = B.zeros(1, embed_dim)
+        ch = min(CHUNK, embed_dim)
+        self.E = B.zeros(ch, n_feat)
+        self.Hr = B.zeros(max_real, ch)
+        self.Hs = B.zeros(max_syn, ch)
+        self.dHs = B.zeros(max_syn, ch)
+        self.mT = B.zeros(1, ch)
+        self.mS = B.zeros(1, ch)
+        self.Gc = B.zeros(max_syn, n_feat)  # one chunk's share of the gradient
         self.G = B.zeros(max_syn, n_feat)
         self.V = B.zeros(max_syn, n_feat)
         self.lo = B.zeros(1, n_feat)
         self.hi = B.zeros(1, n_feat)
+        self.S = B.zeros(max_syn, n_feat)  # the synthetic samples being distilled
 
     def run(self, real, n, syn, k, rng, iters, lr, mu, log=None):
         """Distil rows 0..n-1 of `real` into rows 0..k-1 of `syn` (initialised by the caller).
@@ -70,24 +82,31 @@ class Distiller:
         scale = sqrt(6.0 / nf)
         first = last = 0.0
         for it in range(iters):
-            B.fill_uniform(self.E, 0, ed, 0, nf, rng, scale)
-            B.linear(real, self.E, None, self.Hr, n, nf, ed, True)
-            B.col_mean(self.Hr, n, ed, self.mT)
-            B.linear(syn, self.E, None, self.Hs, k, nf, ed, True)
-            B.col_mean(self.Hs, k, ed, self.mS)
-            B.axpy(self.mS, self.mT, 1, ed, -1.0)  # mS <- mS - mT
-            loss = B.sumsq(self.mS, 1, ed)
+            loss = 0.0
+            B.fill(self.G, k, nf, 0.0)
+            u = 0
+            while u < ed:
+                c = min(CHUNK, ed - u)
+                B.fill_uniform(self.E, 0, c, 0, nf, rng, scale)  # rows u..u+c-1 of E
+                B.linear(real, self.E, None, self.Hr, n, nf, c, True)
+                B.col_mean(self.Hr, n, c, self.mT)
+                B.linear(syn, self.E, None, self.Hs, k, nf, c, True)
+                B.col_mean(self.Hs, k, c, self.mS)
+                B.axpy(self.mS, self.mT, 1, c, -1.0)  # d = mS - mT for these units
+                loss += B.sumsq(self.mS, 1, c)
+                # d loss / d Hs[r] = 2 d / k, masked by ReLU; d/dS = that @ E. The step
+                # uses it times k*nf/(2*ed): the loss's curvature is about 2*ed/(k*nf), so
+                # this makes one distill_lr stable for any k, n_features and embed_dim.
+                B.fill_rows(self.dHs, self.mS, k, c, nf / ed)
+                B.relu_mask(self.dHs, self.Hs, k, c)
+                B.linear_backward(syn, self.E, self.dHs, None, None, self.Gc, k, nf, c)
+                B.axpy(self.G, self.Gc, k, nf, 1.0)
+                u += c
             if it == 0:
                 first = loss
             last = loss
             if loss != loss or loss == float("inf"):
                 raise ArithmeticError("distillation diverged (loss %r); lower distill_lr" % (loss,))
-            # d loss / d Hs[r] = 2 (mS - mT) / k, masked by ReLU; d/dS = that @ E. The step
-            # uses it times k*nf/(2*ed): the loss's curvature is about 2*ed/(k*nf), so this
-            # makes one distill_lr stable for any k, n_features and embed_dim (FORMAT.md 5).
-            B.fill_rows(self.Hr, self.mS, k, ed, nf / ed)  # Hr reused as dHs
-            B.relu_mask(self.Hr, self.Hs, k, ed)
-            B.linear_backward(syn, self.E, self.Hr, None, None, self.G, k, nf, ed)
             B.sgd(syn, self.V, self.G, k, nf, lr, mu)
             # synthetic samples stay inside the real samples' per-feature range: they
             # remain plausible inputs and cannot run away (FORMAT.md section 5)

@@ -3,6 +3,7 @@
 # as five named steps. A failed call (bad input, divergence, MemoryError) leaves
 # the learner and its files exactly as they were.
 import gc
+from array import array
 
 from . import backend as _backend
 from . import store
@@ -19,7 +20,7 @@ ticks_diff = getattr(time, "ticks_diff", None) or (lambda a, b: a - b)
 
 DEFAULT_PATH = "/tinycil_data"
 MIN_SAMPLES = 3        # fewer cannot be split into distillation and validation data
-MAX_SAMPLES = 200      # per learn_class call: bounds the RAM a call may take
+MAX_SAMPLES = 64       # default capacity of one learn_class call (option max_samples)
 MAX_ABS = 1000.0       # largest feature magnitude accepted after input scaling
 MAX_LABEL_BYTES = 40
 _INF = float("inf")
@@ -42,8 +43,9 @@ def _free():
 
 class Learner:
     def __init__(self, n_inputs, n_features=None, max_hidden=32, min_hidden=8, grow_step=8,
-                 max_classes=16, n_layers=1, memory_bytes=6400, target=0.9, path: "str | None" = DEFAULT_PATH,
-                 backend=None, seed=1, input_offset=None, input_scale=None, frontend=None, **hyper):
+                 max_classes=16, n_layers=1, memory_bytes=6400, target=0.95, path: "str | None" = DEFAULT_PATH,
+                 backend=None, seed=1, input_offset=None, input_scale=None, frontend=None,
+                 max_samples=MAX_SAMPLES, **hyper):
         self.B = _backend.get(backend)
         if n_features is None:
             n_features = frontend[-1][1] if frontend else n_inputs
@@ -55,6 +57,7 @@ class Learner:
         _check_int("max_classes", max_classes, 2, 255)
         _check_int("n_layers", n_layers, 1, 4)
         _check_int("memory_bytes", memory_bytes, 1, 1 << 30)
+        _check_int("max_samples", max_samples, MIN_SAMPLES, 4096)
         if not isinstance(target, (int, float)) or not 0.0 <= target <= 1.0:
             raise ValueError("target must be an accuracy between 0 and 1")
         if path is not None:
@@ -75,15 +78,30 @@ class Learner:
         self.classes = []
         self.offset = [0.0] * n_inputs if input_offset is None else _vector("input_offset", input_offset, n_inputs)
         self.scale = [1.0] * n_inputs if input_scale is None else _vector("input_scale", input_scale, n_inputs)
-        self.net = Net(self.B, n_features, max_hidden, max_classes, n_layers, self.hp["batch"])
-        self.net.set_hidden(min_hidden, self.rng)
-        self.replay = Replay(n_features, memory_bytes, self.hp["max_per_class"])
-        if self.replay.capacity < 1:
+        if memory_bytes < sample_bytes(n_features):
             raise ValueError("memory_bytes=%d cannot hold one sample of %d bytes" % (memory_bytes, sample_bytes(n_features)))
+        # the replay pool is the one large block: take it while the heap is least fragmented
+        self.replay = Replay(n_features, memory_bytes, self.hp["max_per_class"])
+        self.net = Net(self.B, n_features, max_hidden, max_classes, n_layers, self.hp["batch"])
         self._frontend = []
         self._set_frontend(frontend or [])
         self._x = self.B.zeros(1, max(n_inputs, n_features, _widest(frontend)))
         self._y = self.B.zeros(1, max(n_inputs, n_features, _widest(frontend)))
+        # learn_class's workspace, allocated once: a board's heap fragments, and one large
+        # block requested per call fails long before the free total runs out
+        self.max_samples = max_samples
+        self._X = self.B.zeros(max_samples, n_features)
+        self._distiller = Distiller(self.B, n_features, max_samples, self.hp["max_per_class"],
+                                    self.hp["embed_dim"])
+        # row tables for training and checking (no Python lists that grow mid-call)
+        rows = self.replay.capacity + max_samples
+        self._order = array("H", bytearray(2 * rows))
+        self._rows = array("H", bytearray(2 * rows))
+        self._pred = array("H", bytearray(2 * rows))
+        self._buf = array("f", bytearray(4 * n_features))
+        # computing only after every long-lived buffer exists: the temporary floats of
+        # the initialisation then free up behind them instead of between them
+        self.net.set_hidden(min_hidden, self.rng)
 
     # ---- public API ------------------------------------------------------------
     def learn_class(self, label, samples, target=None, verbose=True, seed=None):
@@ -102,7 +120,7 @@ class Learner:
             raise ValueError("memory_bytes=%d holds %d samples: not one per class for %d classes"
                              % (self.replay.budget, self.replay.capacity, len(self.classes) + 1))
         try:
-            X, n = self._features(samples, "samples")  # validates everything before any change
+            X, n, n_train = self._features(samples, "samples")  # validates all before any change
         except MemoryError:
             X = None
             raise MemoryError("no RAM for %s samples (%d bytes free after cleanup); pass fewer samples or "
@@ -113,21 +131,21 @@ class Learner:
         if seed is not None:
             self.rng = Rng(seed)  # after validation: a refused call leaves the generator alone
         try:
-            report = self._cycle(label, X, n, quota, float(target), log)
-        except MemoryError:
+            report = self._cycle(label, X, n, n_train, quota, float(target), log)
+        except MemoryError as e:
             X = None
-            self._restore(snapshot)
+            self._restore(snapshot, e)
             raise MemoryError("learn_class ran out of RAM (%d bytes free after cleanup); shrink max_hidden, "
                               "batch, embed_dim, memory_bytes or pass fewer samples; the previous learner "
                               "is intact" % _free())
         except ArithmeticError as e:
             X = None
-            self._restore(snapshot)
+            self._restore(snapshot, e)
             raise ValueError("learn_class failed: %s; check the samples' scale (input_scale); the previous "
                              "learner is intact" % e)
-        except BaseException:
+        except BaseException as e:
             X = None
-            self._restore(snapshot)
+            self._restore(snapshot, e)
             raise
         report["seconds"] = ticks_diff(ticks_ms(), t0) / 1000.0
         return report
@@ -174,46 +192,38 @@ class Learner:
         return store.write(path, self._state(), enc)
 
     # ---- the cycle -------------------------------------------------------------
-    def _cycle(self, label, X, n, quota, target, log):
-        hp = self.hp
+    def _cycle(self, label, X, n, n_train, quota, target, log):
         B = self.B
-        nf = self.n_features
         c = len(self.classes)
-        ve = hp["val_every"]
-        if ve > 1 and n >= 2 * ve:
-            val = [i for i in range(n) if i % ve == ve - 1]
-        else:
-            val = []  # too few to hold any out: the check uses the training samples
-        train = [i for i in range(n) if i not in val]
+        train = list(range(n_train))  # _features put the training rows first
+        val = list(range(n_train, n))
         hidden_before = self.net.hidden[0]
 
         # 1. distil the new samples into `quota` synthetic ones
         k = min(quota, len(train))
-        syn, d_first, d_last = self._distil(X, train, k)
+        syn, d_first, d_last = self._distil(X, n_train, k)
         log("distil %r: %d samples -> %d synthetic, matching loss %.4f -> %.4f" % (label, len(train), k, d_first, d_last))
 
         # the only changes to the learner's state start here (undone by _restore)
         self.replay.shrink_to(quota)
         self.replay.add(c, B, syn, k)
-        syn = None
-        gc.collect()
         self.net.add_class(self.rng)
         self.classes.append(label)
 
         # 2. train on every distilled sample (+ the new real ones), class-balanced
-        rows = self._training_rows(X, train)
-        loss = self._train(rows, log)
+        n_rows, class_w = self._training_rows(n_train)
+        loss = self._train(X, n_rows, class_w, log)
 
         # 3. check; 4. grow while the target is missed and there is room
         acc = self._accuracy(X, val if val else train)
-        log("check: balanced accuracy %.3f (target %.3f)" % (acc, target))
+        log("check: accuracy %.3f (target %.3f)" % (acc, target))
         while acc < target and self.net.hidden[0] < self.max_hidden:
             w = min(self.net.hidden[0] + self.grow_step, self.max_hidden)
             log("grow: hidden %d -> %d" % (self.net.hidden[0], w))
             self.net.set_hidden(w, self.rng)
-            loss = self._train(rows, log)
+            loss = self._train(X, n_rows, class_w, log)
             acc = self._accuracy(X, val if val else train)
-            log("check: balanced accuracy %.3f (target %.3f)" % (acc, target))
+            log("check: accuracy %.3f (target %.3f)" % (acc, target))
 
         # 5. save
         size = 0
@@ -230,58 +240,67 @@ class Learner:
             "memory_bytes_used": self.replay.bytes_used(), "file_bytes": size,
         }
 
-    def _distil(self, X, train, k):
+    def _distil(self, X, n_train, k):
+        """Herding picks k of the first n_train rows of X; distribution matching refines them."""
         hp = self.hp
         B = self.B
         nf = self.n_features
-        real = B.zeros(len(train), nf)
-        for r in range(len(train)):
-            B.copy_row(X, train[r], real, r, nf)
-        syn = B.zeros(k, nf)
-        for r, i in enumerate(herding_order(B, real, len(train), nf, k)):
-            B.copy_row(real, i, syn, r, nf)
+        d = self._distiller
+        syn = d.S
+        for r, i in enumerate(herding_order(B, X, n_train, nf, k)):
+            B.copy_row(X, i, syn, r, nf)
         if hp["distill_iters"] > 0:
-            d = Distiller(B, nf, len(train), k, hp["embed_dim"])
-            first, last = d.run(real, len(train), syn, k, self.rng, hp["distill_iters"],
+            first, last = d.run(X, n_train, syn, k, self.rng, hp["distill_iters"],
                                 hp["distill_lr"], hp["distill_momentum"])
         else:
             first = last = 0.0
         return syn, first, last
 
-    def _training_rows(self, X, train):
-        """(source, index, label, weight) of every training row: replay first, then new real rows."""
+    def _training_rows(self, n_train):
+        """Training row k is replay sample k (k < replay.n), else new row k - replay.n of X.
+        Returns the row count and the class weights (1 / rows of the class)."""
+        rp = self.replay
         c = len(self.classes) - 1
-        labels = [self.replay.cls[i] for i in range(self.replay.n)]
-        src = [(0, i) for i in range(self.replay.n)]
-        if self.hp["train_on_real"]:
-            for i in train:
-                src.append((1, i))
-                labels.append(c)
-        counts = [0] * len(self.classes)
-        for y in labels:
-            counts[y] += 1
-        weights = [1.0 / counts[y] for y in labels]
-        return src, labels, weights, X
+        n_real = n_train if self.hp["train_on_real"] else 0
+        class_w = [0.0] * len(self.classes)
+        for i in range(rp.n):
+            class_w[rp.cls[i]] += 1.0
+        class_w[c] += n_real
+        for y in range(len(class_w)):
+            class_w[y] = 1.0 / class_w[y]
+        return rp.n + n_real, class_w
 
-    def _fetch(self, rows):
-        src, _, _, X = rows
+    def _row_fetch(self, X, rows=None):
+        """fetch(k, M, r) for the net: row k (through the table `rows` when given) into row r of M."""
         B = self.B
         nf = self.n_features
-        buf = [0.0] * nf
-        replay = self.replay
+        buf = self._buf
+        rp = self.replay
+        n_rep = rp.n
 
         def fetch(k, dst, r):
-            kind, i = src[k]
-            if kind == 0:
-                replay.row_values(i, buf)
+            if rows is not None:
+                k = rows[k]
+            if k < n_rep:
+                rp.row_values(k, buf)
                 B.set_row(dst, r, buf, nf)
             else:
-                B.copy_row(X, i, dst, r, nf)
+                B.copy_row(X, k - n_rep, dst, r, nf)
         return fetch
 
-    def _train(self, rows, log):
+    def _row_label(self, rows=None):
+        rp = self.replay
+        n_rep = rp.n
+        c = len(self.classes) - 1
+
+        def label(k):
+            if rows is not None:
+                k = rows[k]
+            return rp.cls[k] if k < n_rep else c
+        return label
+
+    def _train(self, X, n_rows, class_w, log):
         hp = self.hp
-        _, labels, weights, _ = rows
         epochs = hp["epochs"]
         every = max(1, epochs // 4)
 
@@ -289,7 +308,7 @@ class Learner:
             if e % every == 0 or e == total:
                 log("train: epoch %d/%d loss %.4f (hidden %d)" % (e, total, loss, self.net.hidden[0]))
         self.net.reset_momentum()
-        return self.net.fit(self._fetch(rows), labels, weights, len(labels), epochs,
+        return self.net.fit(self._row_fetch(X), self._row_label(), class_w, n_rows, self._order, epochs,
                             hp["lr"], hp["momentum"], self.rng, progress)
 
     def _accuracy(self, X, val):
@@ -298,14 +317,23 @@ class Learner:
         Taking the minimum keeps a poorly learned new class from hiding behind many old ones."""
         c = len(self.classes) - 1
         rp = self.replay
-        src = [(0, i) for i in range(rp.n) if rp.cls[i] != c] + [(1, i) for i in val]
-        labels = [rp.cls[i] for i in range(rp.n) if rp.cls[i] != c] + [c] * len(val)
-        pred = self.net.predict_rows(self._fetch((src, labels, None, X)), len(labels))
+        rows = self._rows
+        n = 0
+        for i in range(rp.n):
+            if rp.cls[i] != c:
+                rows[n] = i
+                n += 1
+        for i in val:
+            rows[n] = rp.n + i
+            n += 1
+        label = self._row_label(rows)
+        self.net.predict_into(self._row_fetch(X, rows), n, self._pred)
         hit = [0] * len(self.classes)
         tot = [0] * len(self.classes)
-        for p, y in zip(pred, labels):
+        for k in range(n):
+            y = label(k)
             tot[y] += 1
-            if p == y:
+            if self._pred[k] == y:
                 hit[y] += 1
         new = hit[c] / tot[c] if tot[c] else 1.0
         per = [hit[i] / tot[i] for i in range(c) if tot[i]]
@@ -328,12 +356,25 @@ class Learner:
             raise TypeError("%s must be a list of samples (sequences of %d numbers)" % (what, self.n_inputs))
         if n < MIN_SAMPLES:
             raise ValueError("%s: %d given, at least %d are needed to learn a class" % (what, n, MIN_SAMPLES))
-        if n > MAX_SAMPLES:
-            raise ValueError("%s: %d given, at most %d per call" % (what, n, MAX_SAMPLES))
-        X = self.B.zeros(n, self.n_features)
+        if n > self.max_samples:
+            raise ValueError("%s: %d given, this learner takes at most %d per call (max_samples)"
+                             % (what, n, self.max_samples))
+        # validation rows (FORMAT.md 7.1: i % val_every == val_every - 1) go after the
+        # training rows, so distillation and training read the first n_train rows in place
+        ve = self.hp["val_every"]
+        hold = ve > 1 and n >= 2 * ve
+        n_train = n - (n // ve if hold else 0)
+        t = 0
+        v = n_train
         for i in range(n):
-            self._feature_row(samples[i], "%s[%d]" % (what, i), X, i)
-        return X, n
+            if hold and i % ve == ve - 1:
+                r = v
+                v += 1
+            else:
+                r = t
+                t += 1
+            self._feature_row(samples[i], "%s[%d]" % (what, i), self._X, r)
+        return self._X, n, n_train
 
     def _feature_row(self, x, what, dst, r):
         """Check one sample, scale it, run the front-end; the result goes to row r of dst."""
@@ -444,41 +485,21 @@ class Learner:
         self.rng.state = head[10] or 1
 
     def _snapshot(self):
-        """An in-memory copy of the state, for learners that have no folder."""
-        net = self.net
-        B = self.B
-        s = net.sizes
-        weights = []
-        for l in range(len(net.W)):
-            weights.append(([B.row(net.W[l], i, s[l]) for i in range(s[l + 1])], B.row(net.b[l], 0, s[l + 1])))
-        rp = self.replay
-        nf = rp.n_feat
-        return (list(s), weights, list(self.classes), rp.n, [rp.cls[i] for i in range(rp.n)],
-                [rp.scale[i] for i in range(rp.n)], bytes(rp.q[:rp.n * nf]), self.rng.state)
+        """The learner's file image in RAM: the undo copy of a learner that has no folder."""
+        return store.encode(self._state())
 
-    def _restore(self, snapshot):
+    def _restore(self, snapshot, cause):
         gc.collect()
-        if snapshot is None:
-            self._apply(store.load_state(self.path, log=None))
-            return
-        sizes, weights, classes, n, cls, scale, q, rng_state = snapshot
-        net = self.net
-        B = self.B
-        net.sizes = sizes
-        for l, (rows, bias) in enumerate(weights):
-            B.fill(net.W[l], net.caps[l + 1], net.caps[l], 0.0)
-            for i, w in enumerate(rows):
-                B.set_row(net.W[l], i, w, len(w))
-            B.set_row(net.b[l], 0, bias, len(bias))
-        net.reset_momentum()
-        self.classes = classes
-        rp = self.replay
-        rp.n = n
-        for i in range(n):
-            rp.cls[i] = cls[i]
-            rp.scale[i] = scale[i]
-        rp.q[:len(q)] = q
-        self.rng.state = rng_state
+        try:
+            if snapshot is None:
+                self._apply(store.load_state(self.path, log=None))
+            else:
+                self._apply(store.decode(snapshot, "<snapshot>"))
+        except Exception as e:
+            # the files are untouched, but this object is not: say so rather than hide it
+            raise RuntimeError("learn_class failed (%s: %s) and the learner in RAM could not be restored "
+                               "(%s); its files are intact: tinycil.load() it again"
+                               % (type(cause).__name__, cause, e))
 
 
 def _length(x):

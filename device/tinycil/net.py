@@ -18,12 +18,12 @@ class Net:
         self.b = [B.zeros(1, self.caps[l + 1]) for l in range(n)]
         self.VW = [B.zeros(self.caps[l + 1], self.caps[l]) for l in range(n)]
         self.Vb = [B.zeros(1, self.caps[l + 1]) for l in range(n)]
-        self.GW = [B.zeros(self.caps[l + 1], self.caps[l]) for l in range(n)]
-        self.Gb = [B.zeros(1, self.caps[l + 1]) for l in range(n)]
         # activations of each layer's output, and their gradients
         self.A = [B.zeros(batch, self.caps[l + 1]) for l in range(n)]
         self.dA = [B.zeros(batch, self.caps[l + 1]) for l in range(n - 1)]
         self.Xb = B.zeros(batch, n_features)  # mini-batch input rows
+        self._bl = [0] * batch      # labels and weights of one mini-batch
+        self._bw = [0.0] * batch
 
     # ---- shape ---------------------------------------------------------------
     @property
@@ -104,14 +104,13 @@ class Net:
         d = Z
         for l in range(last, -1, -1):
             inp = X if l == 0 else self.A[l - 1]
-            dX = self.dA[l - 1] if l > 0 else None
-            B.linear_backward(inp, self.W[l], d, self.GW[l], self.Gb[l], dX, m, s[l], s[l + 1])
-            if l > 0:
+            if l > 0:  # the gradient for the layer below uses this layer's weights before the step
+                dX = self.dA[l - 1]
+                B.linear_backward(inp, self.W[l], d, None, None, dX, m, s[l], s[l + 1])
                 B.relu_mask(dX, self.A[l - 1], m, s[l])
+            B.sgd_linear(self.W[l], self.VW[l], self.b[l], self.Vb[l], inp, d, m, s[l], s[l + 1], lr, mu)
+            if l > 0:
                 d = dX
-        for l in range(last + 1):
-            B.sgd(self.W[l], self.VW[l], self.GW[l], s[l + 1], s[l], lr, mu)
-            B.sgd(self.b[l], self.Vb[l], self.Gb[l], 1, s[l + 1], lr, mu)
         return loss
 
     def reset_momentum(self):
@@ -128,20 +127,23 @@ class Net:
                 return False
         return True
 
-    def fit(self, fetch, labels, weights, n, epochs, lr, mu, rng, log=None):
-        """Train on n rows for `epochs` shuffled epochs; fetch(k, M, r) puts row k into row r of M.
+    def fit(self, fetch, label, class_w, n, order, epochs, lr, mu, rng, log=None):
+        """Train on n rows for `epochs` shuffled epochs.
 
-        Raises ArithmeticError when the loss turns NaN/inf (divergence); the
-        caller restores the previous model. Returns the last epoch's mean loss.
+        fetch(k, M, r) puts row k into row r of M; label(k) is its class; class_w[c] the
+        weight of every row of class c; `order` is a preallocated array of at least n
+        slots (no list is grown here). Raises ArithmeticError when the loss turns
+        NaN/inf (divergence); the caller restores the previous model. Returns the last
+        epoch's mean loss.
         """
-        B = self.B
         Xb = self.Xb
-        bl = [0] * self.batch
-        bw = [0.0] * self.batch
-        order = list(range(n))
+        bl = self._bl
+        bw = self._bw
+        for i in range(n):
+            order[i] = i
         loss = 0.0
         for e in range(epochs):
-            rng.shuffle(order)
+            rng.shuffle(order, n)
             total = 0.0
             batches = 0
             i = 0
@@ -150,8 +152,9 @@ class Net:
                 for r in range(m):
                     k = order[i + r]
                     fetch(k, Xb, r)
-                    bl[r] = labels[k]
-                    bw[r] = weights[k]
+                    y = label(k)
+                    bl[r] = y
+                    bw[r] = class_w[y]
                 total += self.step(Xb, bl, bw, m, lr, mu)
                 batches += 1
                 i += m
@@ -164,15 +167,14 @@ class Net:
             raise ArithmeticError("training produced non-finite weights; lower lr")
         return loss
 
-    def predict_rows(self, fetch, n):
-        """Class indices of n rows given by fetch(k, M, r), a batch at a time."""
+    def predict_into(self, fetch, n, out):
+        """Class indices of n rows given by fetch(k, M, r) into out[0..n-1], a batch at a time."""
         B = self.B
-        out = []
         i = 0
         while i < n:
             m = min(self.batch, n - i)
             for r in range(m):
                 fetch(i + r, self.Xb, r)
-            out.extend(B.argmax_rows(self.forward(self.Xb, m), m, self.sizes[-1]))
+            for r, p in enumerate(B.argmax_rows(self.forward(self.Xb, m), m, self.sizes[-1])):
+                out[i + r] = p
             i += m
-        return out

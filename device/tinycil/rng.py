@@ -28,9 +28,9 @@ class Rng:
         # integer in [0, n); the tiny modulo bias is irrelevant here and keeps it exact
         return self.next_u32() % n
 
-    def shuffle(self, items):
-        # Fisher-Yates from the end, as in FORMAT.md
-        i = len(items) - 1
+    def shuffle(self, items, n=None):
+        # Fisher-Yates from the end over the first n items, as in FORMAT.md
+        i = (len(items) if n is None else n) - 1
         while i > 0:
             j = self.below(i + 1)
             items[i], items[j] = items[j], items[i]

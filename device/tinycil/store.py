@@ -70,10 +70,12 @@ class _Writer:
     def __init__(self, f):
         self.f = f
         self.crc = 0
+        self.size = 0
 
     def raw(self, data):
         self.f.write(data)
         self.crc = _crc(data, self.crc)
+        self.size += len(data)
 
     def chunk(self, tag, payload):
         self.raw(tag + struct.pack("<I", len(payload)))
@@ -114,40 +116,72 @@ def write(path, state, encoding=ENC_F32):
     makedirs(path)
     tmp = join(path, TEMP)
     with open(tmp, "wb") as f:
-        w = _Writer(f)
-        w.raw(MAGIC + struct.pack("<BBH", VERSION, KIND_LEARNER, 0))
-        w.chunk(b"HEAD", struct.pack(HEAD, *state["head"]))
-        w.chunk(b"HYPR", struct.pack(HYPR, *state["hypr"]))
-        names = bytearray(struct.pack("<H", len(state["classes"])))
-        for c in state["classes"]:
-            b = c.encode("utf-8")
-            names.extend(struct.pack("<B", len(b)))
-            names.extend(b)
-        w.chunk(b"CLAS", names)
-        w.chunk(b"SCAL", _f32(state["offset"]) + _f32(state["scale"]))
-        fr = state.get("frontend")
-        if fr:
-            p = bytearray(struct.pack("<H", len(fr)))
-            for (qbytes, n_out, n_in, relu, scales, bias) in fr:
-                p.extend(struct.pack("<HHBB", n_out, n_in, 1 if relu else 0, 0))
-                p.extend(qbytes)
-                p.extend(_f32(scales))
-                p.extend(_f32(bias))
-            w.chunk(b"FRNT", p)
-        for n_out, n_in, row, bias in state["dense"]:
-            write_dense(w, n_out, n_in, row, bias, encoding)
-        rp = state["replay"]
-        p = bytearray(struct.pack("<HH", rp.n, rp.n_feat))
-        nf = rp.n_feat
-        for i in range(rp.n):
-            p.extend(struct.pack("<Hf", rp.cls[i], rp.scale[i]))
-            p.extend(rp.q[i * nf:(i + 1) * nf])
-        w.chunk(b"RPLY", p)
-        crc = w.crc
-        f.write(b"END " + struct.pack("<II", 4, crc))
-        size = f.tell()
+        size = write_to(f, state, encoding)
     _replace(path, tmp)
     return size
+
+
+class _Counter:
+    def __init__(self):
+        self.n = 0
+
+    def write(self, data):
+        self.n += len(data)
+
+
+class _Filler:
+    def __init__(self, buf):
+        self.buf = buf
+        self.pos = 0
+
+    def write(self, data):
+        n = len(data)
+        self.buf[self.pos:self.pos + n] = data
+        self.pos += n
+
+
+def encode(state, encoding=ENC_F32):
+    """The file image in one exactly sized bytearray (a learner without a folder keeps
+    this as its undo copy); a growing buffer would need ever larger free blocks."""
+    c = _Counter()
+    write_to(c, state, encoding)
+    buf = bytearray(c.n)
+    write_to(_Filler(buf), state, encoding)
+    return buf
+
+
+def write_to(f, state, encoding=ENC_F32):
+    """Stream the whole file image to the open binary file f; returns its length."""
+    w = _Writer(f)
+    w.raw(MAGIC + struct.pack("<BBH", VERSION, KIND_LEARNER, 0))
+    w.chunk(b"HEAD", struct.pack(HEAD, *state["head"]))
+    w.chunk(b"HYPR", struct.pack(HYPR, *state["hypr"]))
+    names = bytearray(struct.pack("<H", len(state["classes"])))
+    for c in state["classes"]:
+        b = c.encode("utf-8")
+        names.extend(struct.pack("<B", len(b)))
+        names.extend(b)
+    w.chunk(b"CLAS", names)
+    w.chunk(b"SCAL", _f32(state["offset"]) + _f32(state["scale"]))
+    fr = state.get("frontend")
+    if fr:
+        p = bytearray(struct.pack("<H", len(fr)))
+        for (qbytes, n_out, n_in, relu, scales, bias) in fr:
+            p.extend(struct.pack("<HHBB", n_out, n_in, 1 if relu else 0, 0))
+            p.extend(qbytes)
+            p.extend(_f32(scales))
+            p.extend(_f32(bias))
+        w.chunk(b"FRNT", p)
+    for n_out, n_in, row, bias in state["dense"]:
+        write_dense(w, n_out, n_in, row, bias, encoding)
+    rp = state["replay"]
+    nf = rp.n_feat
+    w.raw(b"RPLY" + struct.pack("<IHH", 4 + rp.n * (6 + nf), rp.n, nf))
+    for i in range(rp.n):
+        w.raw(struct.pack("<Hf", rp.cls[i], rp.scale[i]))
+        w.raw(rp.q[i * nf:(i + 1) * nf])
+    f.write(b"END " + struct.pack("<II", 4, w.crc))
+    return w.size + 12
 
 
 def _replace(path, tmp):
@@ -373,12 +407,16 @@ def read_file(p):
     file of another kind is refused without filling the RAM)."""
     with open(p, "rb") as f:
         _header(f.read(8), p)
+        size = f.seek(0, 2)
         f.seek(0)
         try:
-            return f.read()
+            buf = bytearray(size)  # one exact block: a growing read needs ever larger ones
         except MemoryError:
             raise FormatError("%s: %d bytes do not fit in free RAM (not a learner this board can hold)"
-                              % (p, f.seek(0, 2)))
+                              % (p, size))
+        if f.readinto(buf) != size:
+            raise FormatError("%s: file changed while being read" % p)
+        return buf
 
 
 def _unreadable(p, e):

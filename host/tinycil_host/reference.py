@@ -4,7 +4,7 @@ Same nouns as the board; same random draws in the same order (xorshift32), so a
 learner built here from a seed ends where the board's ends, up to float rounding.
 
     from tinycil_host.reference import Learner
-    l = Learner(n_inputs=64, max_hidden=32, memory_bytes=6400, target=0.9, seed=1,
+    l = Learner(n_inputs=64, max_hidden=32, memory_bytes=6400, target=0.95, seed=1,
                 input_offset=..., input_scale=..., frontend=[FrontLayer, ...], lr=0.05, ...)
     report = l.learn_class("clap", X)          # X: (n, n_inputs), 3..200 rows; dict as on the board
     l.predict_batch(X) -> int indices           l.predict(x) -> label
@@ -367,7 +367,7 @@ class Learner:
     """The board's Learner, on the host. Same constructor options as the device."""
 
     def __init__(self, n_inputs, n_features=None, max_hidden=32, min_hidden=8, grow_step=8,
-                 max_classes=16, n_layers=1, memory_bytes=6400, target=0.9, path=None, seed=1,
+                 max_classes=16, n_layers=1, memory_bytes=6400, target=0.95, path=None, seed=1,
                  input_offset=None, input_scale=None, frontend=None, **hyper):
         frontend = list(frontend or [])
         if n_features is None:

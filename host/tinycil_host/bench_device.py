@@ -1,0 +1,117 @@
+"""`tinycil bench-device`: seconds per learn_class and the smallest heap that works.
+
+It runs issue #5's acceptance test (tests/device/test_digits.py: ten digit classes,
+50 samples of 64 features each, max_hidden=32, memory_bytes=6400) under MicroPython:
+the unix port (pure backend) and, when $MICROPYTHON names one, a ulab build. First at the
+heap the issue sets (96wK pure, 128wK ulab) for the timings, then a binary search for
+the smallest `-X heapsize` (in 2wK steps) at which the test still passes.
+"""
+import json
+import platform
+import re
+import subprocess
+import time
+from pathlib import Path
+
+from . import REPO, cli, device_data, mpy
+
+RUNNER = REPO / "tests" / "device" / "run.py"
+ISSUE_HEAP = {"pure": 96, "ulab": 128}
+
+
+def add_arguments(p):
+    p.add_argument("--out", default="bench/device", help="folder for report.md and results.json")
+    p.add_argument("--micropython", help="only this interpreter (default: the unix port, plus $MICROPYTHON)")
+    p.add_argument("--no-search", action="store_true", help="skip the smallest-heap search")
+
+
+def run_digits(interpreter, backend, heap_wk, data_dir):
+    """One acceptance run; returns (passed, per-class seconds, final accuracy, output tail)."""
+    r = mpy.run(RUNNER, args=[data_dir, backend, "test_digits"], interpreter=interpreter,
+                heap="%dwK" % heap_wk, cwd=REPO, timeout=1800)
+    secs = [float(s) for s in re.findall(r"class \d+: .*?, ([0-9.]+) s", r.stdout)]
+    acc = re.search(r"final accuracy ([0-9.]+)", r.stdout)
+    ok = re.search(r"^1 passed, 0 failed$", r.stdout, re.M) is not None
+    return ok, secs, float(acc.group(1)) if acc else None, (r.stdout + r.stderr)[-400:]
+
+
+def smallest_heap(interpreter, backend, data_dir, hi, lo=16):
+    """Binary search in 2wK steps for the smallest heap at which the test passes (hi passes)."""
+    while hi - lo > 2:
+        mid = (lo + hi) // 2 // 2 * 2
+        ok = run_digits(interpreter, backend, mid, data_dir)[0]
+        print("  heap %dwK: %s" % (mid, "passes" if ok else "fails"), flush=True)
+        if ok:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def run(args):
+    targets = []
+    if args.micropython:
+        targets.append(args.micropython)
+    else:
+        targets.append(mpy.default_interpreter())
+        if mpy.ulab_interpreter():
+            targets.append(mpy.ulab_interpreter())
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise cli.CliError("--out %s is a file, not a folder" % out)
+    data_dir = out / "data"
+    device_data.write_digits(data_dir / "digits.bin", per_class=50)
+    results = []
+    for interp in targets:
+        try:
+            backend = mpy.backend_of(interp)
+        except (RuntimeError, OSError) as e:
+            raise cli.CliError("cannot run %s: %s" % (interp, e))
+        heap = ISSUE_HEAP[backend]
+        print("%s (backend %s): acceptance test at %dwK" % (interp, backend, heap), flush=True)
+        t = time.time()
+        ok, secs, acc, tail = run_digits(interp, backend, heap, data_dir)
+        row = {"interpreter": interp, "backend": backend, "issue_heap_wk": heap, "passed_at_issue_heap": ok,
+               "seconds_per_class": secs, "final_accuracy": acc, "wall_seconds": round(time.time() - t, 1)}
+        if not ok:
+            print(tail)
+        elif not args.no_search:
+            row["smallest_heap_wk"] = smallest_heap(interp, backend, data_dir, heap)
+        results.append(row)
+    meta = {"command": "tinycil bench-device" + (" --no-search" if args.no_search else ""),
+            "date": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": platform.platform(),
+            "cpu": platform.processor() or platform.machine(), "git": _git()}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps({"meta": meta, "results": results}, indent=1))
+    (out / "report.md").write_text(_report(meta, results))
+    print((out / "report.md").read_text())
+    return 0 if all(r["passed_at_issue_heap"] for r in results) else 1
+
+
+def _git():
+    try:
+        return subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True).stdout.strip()
+    except OSError:
+        return "?"
+
+
+def _report(meta, results):
+    lines = ["# Device benchmark: learn_class under MicroPython", "",
+             "Issue #5's acceptance test (10 digit classes one at a time, 50 samples of 64 features,",
+             "max_hidden=32, memory_bytes=6400). `-X heapsize=NwK` on the 64-bit unix port",
+             "approximates an N KB heap on a 32-bit board.", "",
+             "Command: `%s` (commit %s, %s, %s)" % (meta["command"], meta["git"], meta["date"], meta["machine"]), "",
+             "| interpreter | backend | passes at issue heap | s per learn_class (mean / max) | final accuracy | smallest heap |",
+             "|---|---|---|---|---|---|"]
+    for r in results:
+        s = r["seconds_per_class"]
+        sec = "%.1f / %.1f" % (sum(s) / len(s), max(s)) if s else "-"
+        lines.append("| %s | %s | %s (%dwK) | %s | %s | %s |" % (
+            Path(r["interpreter"]).name, r["backend"], "yes" if r["passed_at_issue_heap"] else "NO",
+            r["issue_heap_wk"], sec, "%.3f" % r["final_accuracy"] if r["final_accuracy"] else "-",
+            "%dwK" % r["smallest_heap_wk"] if "smallest_heap_wk" in r else "not searched"))
+    if not any(r["backend"] == "ulab" for r in results):
+        lines += ["", "No ulab interpreter was given (set MICROPYTHON to a ulab-enabled unix build): "
+                  "the ulab row is missing, not estimated."]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,116 @@
+# learn_class end to end on small data: the report, predictions, the replay
+# budget policy, and bad input that must change nothing.
+import tinycil
+from tinycil.rng import Rng
+from util import check, file_bytes, raises, rmtree
+
+N_IN = 8
+
+
+def _blob(seed, n, centre):
+    r = Rng(seed)
+    return [[centre[j % len(centre)] + 0.2 * r.uniform() for j in range(N_IN)] for _ in range(n)]
+
+
+CENTRES = ([0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0], [0.5, -0.5], [-0.5, 0.5])
+
+
+def _new(ctx, path, **kw):
+    rmtree(path)
+    opts = dict(max_hidden=8, min_hidden=2, grow_step=2, memory_bytes=240, epochs=10,
+                distill_iters=10, backend=ctx["backend"])
+    opts.update(kw)
+    return tinycil.new(N_IN, path=path, **opts)
+
+
+def test_learn_predict_report(ctx):
+    path = ctx["tmp"] + "/learn"
+    l = _new(ctx, path)
+    for i, c in enumerate(CENTRES[:3]):
+        rep = l.learn_class("c%d" % i, _blob(i, 15, c), verbose=False)
+        for key in ("accuracy", "grew", "hidden", "flops_per_inference", "seconds", "memory_bytes_used"):
+            check(key in rep, "report lacks %s" % key)
+    check(l.classes == ["c0", "c1", "c2"], "classes %r" % l.classes)
+    for i, c in enumerate(CENTRES[:3]):
+        hits = sum(1 for x in _blob(100 + i, 10, c) if l.predict(x) == "c%d" % i)
+        check(hits >= 9, "class c%d: %d/10" % (i, hits))
+    s = l.scores(_blob(7, 1, CENTRES[0])[0])
+    check(len(s) == 3 and abs(sum(s) - 1.0) < 1e-5, "scores %r" % s)
+    info = l.info()
+    check(info["backend"] == ctx["backend"] and info["classes"] == l.classes, "info %r" % info)
+    check(info["memory_bytes_used"] <= info["memory_bytes_budget"], "over budget")
+    rmtree(path)
+
+
+def test_budget_shrinks_old_classes_but_keeps_every_class(ctx):
+    path = ctx["tmp"] + "/budget"
+    # 240 bytes / (8 + 4) = 20 samples: 10 per class for 2, 6 for 3, 5 for 4, 4 for 5 ...
+    l = _new(ctx, path)
+    for i, c in enumerate(CENTRES):
+        l.learn_class("c%d" % i, _blob(i, 12, c), verbose=False)
+        per = l.info()["samples_per_class"]
+        check(len(per) == i + 1 and min(per) >= 1, "a class lost its samples: %r" % per)
+        check(l.info()["memory_bytes_used"] <= 240, "over budget")
+    check(l.info()["samples_per_class"] == [3] * 6, "per class %r" % l.info()["samples_per_class"])
+    tiny = _new(ctx, path + "2", memory_bytes=36)  # 3 samples: a 4th class cannot fit
+    for i in range(3):
+        tiny.learn_class("c%d" % i, _blob(i, 6, CENTRES[i]), verbose=False)
+    before = file_bytes(path + "2/learner.bin")
+    e = raises(ValueError, tiny.learn_class, "c3", _blob(3, 6, CENTRES[3]), verbose=False)
+    check("memory_bytes" in str(e), "message %r" % e)
+    check(file_bytes(path + "2/learner.bin") == before and tiny.classes == ["c0", "c1", "c2"], "changed")
+    rmtree(path)
+    rmtree(path + "2")
+
+
+def test_bad_input_changes_nothing(ctx):
+    path = ctx["tmp"] + "/bad"
+    l = _new(ctx, path)
+    l.learn_class("a", _blob(1, 10, CENTRES[0]), verbose=False)
+    l.learn_class("b", _blob(2, 10, CENTRES[1]), verbose=False)
+    before = file_bytes(path + "/learner.bin")
+    probe = _blob(3, 1, CENTRES[2])[0]
+    s0 = l.scores(probe)
+    good = _blob(4, 6, CENTRES[2])
+    nan = [list(r) for r in good]
+    nan[2][3] = float("nan")
+    cases = [
+        (TypeError, 5, good), (ValueError, "", good), (ValueError, "a", good),
+        (ValueError, "new", good[:2]), (ValueError, "new", []), (TypeError, "new", None),
+        (TypeError, "new", "abc"), (ValueError, "new", good[:3] + [[1.0] * (N_IN - 1)]),
+        (TypeError, "new", good[:3] + [["x"] * N_IN]), (ValueError, "new", nan),
+        (TypeError, "new", good[:3] + [[[1.0]] * N_IN]), (ValueError, "new", [[1e30] * N_IN] * 4),
+        (ValueError, "new", [[float("inf")] * N_IN] * 4), (TypeError, "new", [None] * 4),
+    ]
+    for exc, label, samples in cases:
+        raises(exc, l.learn_class, label, samples, verbose=False)
+    raises(ValueError, l.predict, [1.0] * (N_IN + 1))
+    raises(TypeError, l.scores, None)
+    raises(ValueError, l.scores, [float("nan")] * N_IN)
+    check(file_bytes(path + "/learner.bin") == before, "file changed by bad input")
+    check(l.classes == ["a", "b"] and l.scores(probe) == s0, "learner changed by bad input")
+    rmtree(path)
+
+
+def test_failed_learn_restores_previous_state(ctx):
+    # divergence mid-cycle (after the state was changed) must roll back, for a
+    # learner with a folder (reloaded from its file) and one without (snapshot)
+    for path in (ctx["tmp"] + "/rollback", None):
+        l = _new(ctx, path) if path else tinycil.new(N_IN, path=None, backend=ctx["backend"],
+                                                      max_hidden=8, min_hidden=2, memory_bytes=240,
+                                                      epochs=10, distill_iters=10)
+        l.learn_class("a", _blob(1, 10, CENTRES[0]), verbose=False)
+        l.learn_class("b", _blob(2, 10, CENTRES[1]), verbose=False)
+        probe = _blob(3, 1, CENTRES[2])[0]
+        s0 = l.scores(probe)
+        info0 = l.info()
+        l.hp["lr"] = 1e30  # forces divergence inside training
+        e = raises(ValueError, l.learn_class, "c", _blob(5, 10, CENTRES[2]), verbose=False)
+        check("intact" in str(e), "message %r" % e)
+        l.hp["lr"] = 0.05
+        check(l.classes == ["a", "b"] and l.scores(probe) == s0, "not restored (path=%r)" % path)
+        check(l.info()["samples_per_class"] == info0["samples_per_class"], "replay not restored")
+        l.learn_class("c", _blob(5, 10, CENTRES[2]), verbose=False)  # and it still works
+        check(l.classes == ["a", "b", "c"], "cannot learn after a rollback")
+        if path:
+            rmtree(path)
