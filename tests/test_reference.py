@@ -105,7 +105,7 @@ def _matching_loss(T, S, seeds):
 def test_distillation_lowers_its_loss(digits):
     T = digits.X_train[digits.y_train == 3][:60] / 8.0 - 1.0
     S0 = np.asarray(T[:5], np.float32)  # not herding: a poor start leaves room to improve
-    S, first, last = distill(T, S0, Rng(1), iters=60, embed_dim=32, lr=1.0, mu=0.5)
+    S, first, last = distill(T, S0, Rng(1), iters=60, embed_dim=32, lr=0.3, mu=0.5)  # the default lr
     seeds = range(100, 120)
     assert _matching_loss(T, S, seeds) < 0.7 * _matching_loss(T, S0, seeds)
     assert last < first
@@ -141,7 +141,7 @@ def test_replay_budget_policy():
 
 def test_learn_class_grows_to_meet_its_target_and_predicts(digits):
     lrn = Learner(64, max_hidden=9, min_hidden=1, grow_step=4, input_offset=8.0, input_scale=0.125,
-                  target=1.0, distill_iters=10)
+                  target=1.0, distill_iters=10, epochs=20)
     reps = [lrn.learn_class(str(c), digits.X_train[digits.y_train == c][:30]) for c in range(3)]
     assert any(r["grew"] for r in reps)  # one hidden unit cannot separate three digits perfectly
     for r in reps:  # grows only while the check misses the target, and never past max_hidden

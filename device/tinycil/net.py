@@ -104,12 +104,12 @@ class Net:
         d = Z
         for l in range(last, -1, -1):
             inp = X if l == 0 else self.A[l - 1]
-            if l > 0:  # the gradient for the layer below uses this layer's weights before the step
-                dX = self.dA[l - 1]
+            dX = self.dA[l - 1] if l > 0 else None
+            if dX is not None:  # the layer below's gradient uses this layer's weights before the step
                 B.linear_backward(inp, self.W[l], d, None, None, dX, m, s[l], s[l + 1])
                 B.relu_mask(dX, self.A[l - 1], m, s[l])
             B.sgd_linear(self.W[l], self.VW[l], self.b[l], self.Vb[l], inp, d, m, s[l], s[l + 1], lr, mu)
-            if l > 0:
+            if dX is not None:
                 d = dX
         return loss
 

@@ -79,7 +79,7 @@ def test_fit_lowers_loss(ctx):
         B.copy_row(X, k, dst, r, 6)
     from array import array
     order = array("H", bytearray(8))
-    label = labels.__getitem__
+    label = lambda k: labels[k]  # noqa: E731 (MicroPython lists have no __getitem__ attribute)
     first = net.fit(fetch, label, [1.0] * 3, 4, order, 1, 0.05, 0.9, rng)
     last = net.fit(fetch, label, [1.0] * 3, 4, order, 40, 0.05, 0.9, rng)
     check(last < first * 0.5, "loss %f -> %f" % (first, last))
