@@ -87,18 +87,8 @@ class Learner:
         self._set_frontend(frontend or [])
         self._x = self.B.zeros(1, max(n_inputs, n_features, _widest(frontend)))
         self._y = self.B.zeros(1, max(n_inputs, n_features, _widest(frontend)))
-        # learn_class's workspace, allocated once: a board's heap fragments, and one large
-        # block requested per call fails long before the free total runs out
         self.max_samples = max_samples
-        self._X = self.B.zeros(max_samples, n_features)
-        self._distiller = Distiller(self.B, n_features, max_samples, self.hp["max_per_class"],
-                                    self.hp["embed_dim"])
-        # row tables for training and checking (no Python lists that grow mid-call)
-        rows = self.replay.capacity + max_samples
-        self._order = array("H", bytearray(2 * rows))
-        self._rows = array("H", bytearray(2 * rows))
-        self._pred = array("H", bytearray(2 * rows))
-        self._buf = array("f", bytearray(4 * n_features))
+        self._X = None  # learn_class's workspace: see _workspace()
         # computing only after every long-lived buffer exists: the temporary floats of
         # the initialisation then free up behind them instead of between them
         self.net.set_hidden(min_hidden, self.rng)
@@ -120,11 +110,13 @@ class Learner:
             raise ValueError("memory_bytes=%d holds %d samples: not one per class for %d classes"
                              % (self.replay.budget, self.replay.capacity, len(self.classes) + 1))
         try:
+            self._workspace()
             X, n, n_train = self._features(samples, "samples")  # validates all before any change
         except MemoryError:
             X = None
-            raise MemoryError("no RAM for %s samples (%d bytes free after cleanup); pass fewer samples or "
-                              "shrink the learner; nothing was changed" % (_length(samples), _free()))
+            raise MemoryError("no RAM for learn_class's workspace and %s samples (%d bytes free after "
+                              "cleanup); pass fewer samples, or a smaller max_samples, max_hidden or "
+                              "embed_dim; nothing was changed" % (_length(samples), _free()))
         if seed is not None and not isinstance(seed, int):
             raise TypeError("seed must be an int")
         snapshot = None if self.path is not None else self._snapshot()
@@ -190,6 +182,23 @@ class Learner:
             raise ValueError("weights must be 'f32' or 'int8'")
         enc = store.ENC_INT8 if weights == "int8" else store.ENC_F32
         return store.write(path, self._state(), enc)
+
+    def _workspace(self):
+        """learn_class's buffers, allocated at the first call and kept: a board's heap
+        fragments, and large blocks requested on every call fail long before the free
+        total runs out. A learner that only predicts never pays for them."""
+        if self._X is not None:
+            return
+        nf = self.n_features
+        self._distiller = Distiller(self.B, nf, self.max_samples, self.hp["max_per_class"],
+                                    self.hp["embed_dim"])
+        # row tables for training and checking (no Python lists that grow mid-call)
+        rows = self.replay.capacity + self.max_samples
+        self._order = array("H", bytearray(2 * rows))
+        self._rows = array("H", bytearray(2 * rows))
+        self._pred = array("H", bytearray(2 * rows))
+        self._buf = array("f", bytearray(4 * nf))
+        self._X = self.B.zeros(self.max_samples, nf)
 
     # ---- the cycle -------------------------------------------------------------
     def _cycle(self, label, X, n, n_train, quota, target, log):
