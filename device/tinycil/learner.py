@@ -115,8 +115,8 @@ class Learner:
         except MemoryError:
             X = None
             raise MemoryError("no RAM for learn_class's workspace and %s samples (%d bytes free after "
-                              "cleanup); pass fewer samples, or a smaller max_samples, max_hidden or "
-                              "embed_dim; nothing was changed" % (_length(samples), _free()))
+                              "cleanup); shrink max_samples, max_hidden or embed_dim, or pass fewer "
+                              "samples; nothing was changed" % (_length(samples), _free()))
         if seed is not None and not isinstance(seed, int):
             raise TypeError("seed must be an int")
         snapshot = None if self.path is not None else self._snapshot()
@@ -190,15 +190,16 @@ class Learner:
         if self._X is not None:
             return
         nf = self.n_features
-        self._distiller = Distiller(self.B, nf, self.max_samples, self.hp["max_per_class"],
-                                    self.hp["embed_dim"])
-        # row tables for training and checking (no Python lists that grow mid-call)
         rows = self.replay.capacity + self.max_samples
-        self._order = array("H", bytearray(2 * rows))
-        self._rows = array("H", bytearray(2 * rows))
-        self._pred = array("H", bytearray(2 * rows))
-        self._buf = array("f", bytearray(4 * nf))
-        self._X = self.B.zeros(self.max_samples, nf)
+        # built in locals and kept only when all of it fits: a MemoryError frees it all
+        d = Distiller(self.B, nf, self.max_samples, self.hp["max_per_class"], self.hp["embed_dim"])
+        tables = [array("H", bytearray(2 * rows)) for _ in range(3)]  # no list grows mid-call
+        buf = array("f", bytearray(4 * nf))
+        X = self.B.zeros(self.max_samples, nf)
+        self._distiller = d
+        self._order, self._rows, self._pred = tables
+        self._buf = buf
+        self._X = X
 
     # ---- the cycle -------------------------------------------------------------
     def _cycle(self, label, X, n, n_train, quota, target, log):

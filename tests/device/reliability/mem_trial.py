@@ -12,7 +12,7 @@ import relcommon
 import tinycil
 
 data, per, base, work = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-base_crc = relcommon.crc(relcommon.read(base + "/learner.bin"))
+base_crc = relcommon.crc_file(base + "/learner.bin")
 probes = relcommon.rows(data, 0, 2, per) + relcommon.rows(data, 1, 2, per)
 for t, leave in enumerate(sys.argv[5:]):
     folder = "%s/t%d" % (work, t)
@@ -56,7 +56,7 @@ for t, leave in enumerate(sys.argv[5:]):
     if outcome != "OK":
         same_classes = int(l.classes == before[0])
         same_preds = int(relcommon.preds(l, probes) == before[1])
-        same_file = int(relcommon.crc(relcommon.read(folder + "/learner.bin")) == base_crc)
+        same_file = int(relcommon.crc_file(folder + "/learner.bin") == base_crc)
         print("CHK", same_classes, same_preds, same_file)
         l = None
         gc.collect()

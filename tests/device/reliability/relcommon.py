@@ -43,6 +43,24 @@ def crc(b):
     return crc32(b) if b is not None else -1
 
 
+def crc_file(p):
+    """CRC-32 of a file read 256 bytes at a time: works in a heap too fragmented for
+    the whole file (as right after a MemoryError); -1 when it cannot be opened."""
+    from binascii import crc32
+    try:
+        f = open(p, "rb")
+    except OSError:
+        return -1
+    buf = bytearray(256)
+    c = 0
+    with f:
+        while True:
+            n = f.readinto(buf)
+            if not n:
+                return c
+            c = crc32(memoryview(buf)[:n], c)
+
+
 def preds(l, probes):
     return [l.predict(x) for x in probes]
 
