@@ -46,7 +46,7 @@ EPILOGUE = """
 after = (relcommon.preds(l, probes), relcommon.scores_key(l, probes))
 print("SAME", int(before == after))
 l.save(scratch)
-print("RESAVED", relcommon.crc(relcommon.read(scratch + "/learner.bin")))
+print("RESAVED", relcommon.crc_file(scratch + "/learner.bin"))
 print("END")
 """
 
