@@ -4,7 +4,7 @@
 # block would not. Kernels work on the top-left active block, so nothing is
 # reallocated when the network grows. _ulab.py implements the same functions.
 from array import array
-from math import exp, log
+from math import exp
 
 NAME = "pure"
 _INF = float("inf")
@@ -194,23 +194,10 @@ def softmax_rows(Z, m, n):
             a[j] /= s
 
 
-def xent_grad(Z, labels, weights, m, n):
-    # Z: logits in, gradient of the weighted mean cross-entropy out; returns the loss.
-    softmax_rows(Z, m, n)
-    wsum = 0.0
-    for r in range(m):
-        wsum += weights[r]
-    loss = 0.0
-    for r in range(m):
-        a = Z.r[r]
-        w = weights[r] / wsum
-        y = labels[r]
-        p = a[y]
-        loss -= w * log(p if p > 1e-30 else 1e-30)
-        a[y] = p - 1.0
-        for j in range(n):
-            a[j] *= w
-    return loss
+def scale_row(M, i, n, a):
+    r = M.r[i]
+    for j in range(n):
+        r[j] *= a
 
 
 def sgd(W, V, G, rows, cols, lr, mu):

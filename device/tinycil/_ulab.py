@@ -79,22 +79,9 @@ def softmax_rows(Z, m, n):
     Z[:m, :n] = e / s
 
 
-def xent_grad(Z, labels, weights, m, n):
-    from math import log
-    softmax_rows(Z, m, n)
-    wsum = 0.0
-    for r in range(m):
-        wsum += weights[r]
-    loss = 0.0
-    for r in range(m):
-        w = weights[r] / wsum
-        y = labels[r]
-        p = float(Z[r, y])
-        loss -= w * log(p if p > 1e-30 else 1e-30)
-        Z[r, y] = p - 1.0
-        rv = Z[r:r + 1, :n]
-        rv *= w
-    return loss
+def scale_row(M, i, n, a):
+    v = M[i:i + 1, :n]
+    v *= a
 
 
 def sgd(W, V, G, rows, cols, lr, mu):

@@ -2,7 +2,25 @@
 # Every buffer is allocated once at its maximum size (max_hidden, max_classes,
 # batch), so memory is known up front and growing allocates nothing; the kernels
 # work on the active top-left block of each matrix.
-from math import sqrt
+from math import log, sqrt
+
+
+def xent_grad(B, Z, labels, weights, m, n):
+    """Softmax cross-entropy, weighted mean over m rows (weights normalised to sum 1).
+    Z holds the logits on entry and d loss / d logits on return; returns the loss."""
+    B.softmax_rows(Z, m, n)
+    wsum = 0.0
+    for r in range(m):
+        wsum += weights[r]
+    loss = 0.0
+    for r in range(m):
+        w = weights[r] / wsum
+        y = labels[r]
+        p = B.get(Z, r, y)
+        loss -= w * log(p if p > 1e-30 else 1e-30)
+        B.put(Z, r, y, p - 1.0)
+        B.scale_row(Z, r, n, w)
+    return loss
 
 
 class Net:
@@ -100,7 +118,7 @@ class Net:
         s = self.sizes
         last = len(self.W) - 1
         Z = self.forward(X, m)
-        loss = B.xent_grad(Z, labels, weights, m, s[-1])
+        loss = xent_grad(B, Z, labels, weights, m, s[-1])
         d = Z
         for l in range(last, -1, -1):
             inp = X if l == 0 else self.A[l - 1]

@@ -438,7 +438,7 @@ def _cmd_learn(board, args):
             raise CliError(str(e))
     print("learning %r from %d samples on the board (classes so far: %s)" % (args.label, len(X), ", ".join(info["classes"]) or "none"))
     report, info = learn(board, args.label, X, path=args.path, target=args.target, on_line=lambda s: print("board:", s))
-    print("learned %r in %.1f s: balanced accuracy %.3f (target %.3f%s); hidden %s%s" % (
+    print("learned %r in %.1f s: check accuracy %.3f (target %.3f%s); hidden %s%s" % (
         report["label"], report["seconds"], report["accuracy"], report["target"],
         "" if report["met_target"] else ", missed at max width", report["hidden"], " (grew)" if report["grew"] else ""))
     print("learner: " + summary_line(info))

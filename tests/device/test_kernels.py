@@ -1,5 +1,6 @@
 # Each kernel of the selected backend against a plain nested-loop computation.
 import tinycil.backend
+from tinycil.net import xent_grad
 from tinycil.rng import Rng
 from util import approx, check
 
@@ -56,7 +57,7 @@ def test_softmax_xent_sgd(ctx):
     Z = _mat(B, 2, 3, rng)
     z = _get(B, Z, 2, 3)
     labels, weights = [2, 0], [1.0, 3.0]
-    loss = B.xent_grad(Z, labels, weights, 2, 3)
+    loss = xent_grad(B, Z, labels, weights, 2, 3)
     want = 0.0
     for r in range(2):
         s = sum(exp(v) for v in z[r])
