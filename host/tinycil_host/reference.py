@@ -503,14 +503,14 @@ class Learner:
         Xt, yt, wt = self._training_rows(X[train])
         loss = self._train(Xt, yt, wt, log)
         acc = self._accuracy(check_rows)
-        log("check: balanced accuracy %.3f (target %.3f)" % (acc, target))
+        log("check: accuracy %.3f (target %.3f)" % (acc, target))
         while acc < target and self.net.hidden[0] < self.max_hidden:
             w = min(self.net.hidden[0] + self.grow_step, self.max_hidden)
             log("grow: hidden %d -> %d" % (self.net.hidden[0], w))
             self.net.set_hidden(w, self.rng)
             loss = self._train(Xt, yt, wt, log)
             acc = self._accuracy(check_rows)
-            log("check: balanced accuracy %.3f (target %.3f)" % (acc, target))
+            log("check: accuracy %.3f (target %.3f)" % (acc, target))
         size = self.save() if self.path is not None else 0
         return {
             "label": label, "accuracy": acc, "target": target, "met_target": acc >= target,
