@@ -15,7 +15,7 @@ from tinycil_host import DEVICE_DIR, REPO, device_data, mpy
 
 RUNNER = REPO / "tests" / "device" / "run.py"
 MODULES = sorted(p.stem for p in (REPO / "tests" / "device").glob("test_*.py"))
-# Issue #5 asks for 96wK (pure) and 128wK (ulab). The pure backend measured 120wK as
+# Issue #5 asks for 96wK (pure) and 128wK (ulab). The pure backend measured 114wK as
 # its smallest passing heap (`tinycil bench-device`), so the pure run is held at 128wK
 # until the learner's resident ~100 KB shrinks; the unit tests keep several learners
 # alive at once and get room for that.
