@@ -63,8 +63,8 @@ for t, leave in enumerate(sys.argv[5:]):
         try:  # in this same, now fragmented heap (informational; the host reloads in a fresh one)
             l2 = tinycil.load(folder, verbose=False)
             print("RELOAD", int(l2.classes == before[0] and relcommon.preds(l2, probes) == before[1]))
-        except MemoryError as e:
-            print("RELOAD MEM", e)
+        except (MemoryError, ValueError) as e:  # too little RAM: MemoryError, or FormatError
+            print("RELOAD MEM", e)                # when the file does not fit (both informational)
         l2 = None
     l = None
     gc.collect()
