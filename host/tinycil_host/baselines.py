@@ -94,7 +94,23 @@ class Method:
 
 
 # ---- classifiers over stored samples ---------------------------------------------
-class KNNMethod(Method):
+class StoredFeaturesMethod(Method):
+    """A method that keeps something per class computed from its front-end features."""
+
+    def _add(self, c, F):
+        raise NotImplementedError
+
+    def start(self):
+        for c in self.base.base_classes:
+            self.learn(c, self.base.base_X[c])
+
+    def learn(self, c, X):
+        F = self.base.features(X)
+        self.train_flops += self.base.frontend_flops * len(F)
+        self._add(c, F)
+
+
+class KNNMethod(StoredFeaturesMethod):
     """k nearest neighbours over int8 samples in the learner's feature space; every class keeps
     the first `capacity // C` of the samples it was given (a user's samples come in random
     order, so these are random exemplars)."""
@@ -117,17 +133,6 @@ class KNNMethod(Method):
             self.store[cc] = (s[:q], qq[:q])
         self.store[c] = quantize_rows(F[:q])
         self.classes.append(c)
-
-    def start(self):
-        for c in self.base.base_classes:
-            F = self.base.features(self.base.base_X[c])
-            self.train_flops += self.base.frontend_flops * len(F)
-            self._add(c, F)
-
-    def learn(self, c, X):
-        F = self.base.features(X)
-        self.train_flops += self.base.frontend_flops * len(F)
-        self._add(c, F)
 
     def _memory(self):
         S, Y = [], []
@@ -186,7 +191,7 @@ def knn_predict_many(memory, F, ks):
     return out
 
 
-class NCMMethod(Method):
+class NCMMethod(StoredFeaturesMethod):
     """Nearest class mean: one int8 mean per class over all samples the class was given
     (C samples' bytes, never more than the others' budget)."""
     name = "ncm"
@@ -200,17 +205,6 @@ class NCMMethod(Method):
         s, q = quantize_rows(F.mean(0, keepdims=True))
         self.means[c] = dequantize(s, q)[0]
         self.classes.append(c)
-
-    def start(self):
-        for c in self.base.base_classes:
-            F = self.base.features(self.base.base_X[c])
-            self.train_flops += self.base.frontend_flops * len(F)
-            self._add(c, F)
-
-    def learn(self, c, X):
-        F = self.base.features(X)
-        self.train_flops += self.base.frontend_flops * len(F)
-        self._add(c, F)
 
     def predict(self, X):
         M = np.stack([self.means[c] for c in self.classes])
