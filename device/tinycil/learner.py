@@ -19,6 +19,8 @@ ticks_ms = getattr(time, "ticks_ms", None) or (lambda: int(time.time() * 1000))
 ticks_diff = getattr(time, "ticks_diff", None) or (lambda a, b: a - b)
 
 DEFAULT_PATH = "/tinycil_data"
+_OOM_ADVICE = ("learn_class ran out of RAM; shrink max_samples, max_hidden, batch, embed_dim or "
+               "memory_bytes, or pass fewer samples; the learner is as it was before the call")
 MIN_SAMPLES = 3        # fewer cannot be split into distillation and validation data
 MAX_SAMPLES = 64       # default capacity of one learn_class call (option max_samples)
 MAX_ABS = 1000.0       # largest feature magnitude accepted after input scaling
@@ -96,6 +98,15 @@ class Learner:
     # ---- public API ------------------------------------------------------------
     def learn_class(self, label, samples, target=None, verbose=True, seed=None):
         """Learn a new class from a few samples; returns a report dict (see README)."""
+        try:
+            return self._learn_class(label, samples, target, verbose, seed)
+        except MemoryError as e:
+            if "shrink" in str(e):
+                raise
+            # out of RAM where no message could be built: the constant needs no allocation
+            raise MemoryError(_OOM_ADVICE)
+
+    def _learn_class(self, label, samples, target, verbose, seed):
         t0 = ticks_ms()
         log = _printer(verbose)
         self._check_label(label)
@@ -256,6 +267,7 @@ class Learner:
         B = self.B
         nf = self.n_features
         d = self._distiller
+        assert d is not None  # _workspace() ran at the start of this call
         syn = d.S
         for r, i in enumerate(herding_order(B, X, n_train, nf, k)):
             B.copy_row(X, i, syn, r, nf)
@@ -499,6 +511,8 @@ class Learner:
         return store.encode(self._state())
 
     def _restore(self, snapshot, cause):
+        self._X = None  # the learn workspace goes first: reloading needs a block of file size
+        self._distiller = None
         gc.collect()
         try:
             if snapshot is None:
@@ -507,8 +521,10 @@ class Learner:
                 self._apply(store.decode(snapshot, "<snapshot>"))
         except Exception as e:
             # the files are untouched, but this object is not: say so rather than hide it
+            # the heap is too full or fragmented to read the file back: the files are intact
             raise RuntimeError("learn_class failed (%s: %s) and the learner in RAM could not be restored "
-                               "(%s); its files are intact: tinycil.load() it again"
+                               "(%s); its files are intact: tinycil.load() it again, then shrink "
+                               "max_samples, max_hidden or embed_dim, or pass fewer samples"
                                % (type(cause).__name__, cause, e))
 
 

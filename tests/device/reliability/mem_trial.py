@@ -47,6 +47,9 @@ for t, leave in enumerate(sys.argv[5:]):
         outcome, msg = "OK", ""
     except MemoryError as e:
         outcome, msg = "MEM", str(e)
+    except RuntimeError as e:  # out of RAM, and too little left to read the old learner back
+        ok = "files are intact" in str(e) and "MemoryError" in str(e)
+        outcome, msg = ("MEMFILE" if ok else "OTHER"), "%s: %s" % (type(e).__name__, e)
     except Exception as e:
         outcome, msg = "OTHER", "%s: %s" % (type(e).__name__, e)
     ballast = None
