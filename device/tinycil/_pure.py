@@ -38,10 +38,6 @@ def zeros(rows, cols):
     return Mat(rows, cols)
 
 
-def shape(M):
-    return (M.rows, M.cols)
-
-
 def get(M, i, j):
     return M.r[i][j]
 

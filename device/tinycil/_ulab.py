@@ -10,10 +10,6 @@ def zeros(rows, cols):
     return np.zeros((rows, cols), dtype=np.float)
 
 
-def shape(M):
-    return M.shape
-
-
 def get(M, i, j):
     return float(M[i, j])
 

@@ -118,14 +118,3 @@ class Replay:
         for j in range(nf):
             v = q[o + j]
             out[j] = (v - 256 if v > 127 else v) * s
-
-    def load_into(self, B, M, start):
-        """Dequantize every sample into rows start.. of M; returns their class indices."""
-        nf = self.n_feat
-        buf = [0.0] * nf
-        labels = []
-        for i in range(self.n):
-            self.row_values(i, buf)
-            B.set_row(M, start + i, buf, nf)
-            labels.append(self.cls[i])
-        return labels
