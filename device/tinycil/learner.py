@@ -78,8 +78,9 @@ class Learner:
         self.path = path
         self.rng = Rng(seed)
         self.classes = []
-        self.offset = [0.0] * n_inputs if input_offset is None else _vector("input_offset", input_offset, n_inputs)
-        self.scale = [1.0] * n_inputs if input_scale is None else _vector("input_scale", input_scale, n_inputs)
+        # float32 arrays, not lists: every float in a list is its own heap object
+        self.offset = _vector("input_offset", 0.0 if input_offset is None else input_offset, n_inputs)
+        self.scale = _vector("input_scale", 1.0 if input_scale is None else input_scale, n_inputs)
         if memory_bytes < sample_bytes(n_features):
             raise ValueError("memory_bytes=%d cannot hold one sample of %d bytes" % (memory_bytes, sample_bytes(n_features)))
         # the replay pool is the one large block: take it while the heap is least fragmented
@@ -565,8 +566,14 @@ def _check_path(path):
 
 
 def _vector(name, v, n):
+    """n float32 values from one number or a sequence of n."""
+    out = array("f", bytearray(4 * n))
     if isinstance(v, (int, float)):
-        return [float(v)] * n
-    if len(v) != n:
-        raise ValueError("%s needs %d values, got %d" % (name, n, len(v)))
-    return [float(a) for a in v]
+        for j in range(n):
+            out[j] = v
+        return out
+    if _length(v) != n:
+        raise ValueError("%s needs %d values, got %s" % (name, n, _length(v)))
+    for j in range(n):
+        out[j] = float(v[j])
+    return out
