@@ -21,17 +21,10 @@ multiply, add).
 """
 import numpy as np
 
+from .reference import mlp_flops, mlp_params  # noqa: F401 (re-exported for bench)
+from .store import quantize_rows  # the one int8 rule (FORMAT.md), as the board computes it
+
 F32 = np.float32
-
-
-# ---- the one int8 rule (FORMAT.md) on rows --------------------------------------
-def quantize_rows(X):
-    """(scale f32 (n,), q int8 (n, d)) per row: scale = max|x|/127 rounded to f32 first."""
-    X = np.asarray(X, dtype=F32)
-    m = np.abs(X).max(axis=1) if X.size else np.zeros(len(X), F32)
-    scale = np.where(m > 0, (m / F32(127)).astype(F32), F32(1)).astype(F32)
-    q = np.clip(np.floor(X / scale[:, None] + F32(0.5)), -127, 127).astype(np.int8)
-    return scale, q
 
 
 def dequantize(scale, q):
@@ -43,14 +36,6 @@ def sample_bytes(n_features):
 
 
 # ---- analytic FLOPs of the learner's work (FORMAT.md sections 4-7) -----------------
-def mlp_flops(sizes):
-    return sum(2 * sizes[l] * sizes[l + 1] for l in range(len(sizes) - 1))
-
-
-def mlp_params(sizes):
-    return sum(sizes[l] * sizes[l + 1] + sizes[l + 1] for l in range(len(sizes) - 1))
-
-
 def fit_flops(sizes, n_rows, epochs, batch):
     """One `fit`: forward (F) + weight gradients (F) + input gradients of every layer but the
     first (F - 2*n0*n1) per row, softmax/xent ~5 per output, and the momentum update

@@ -77,6 +77,15 @@ class Rng:
 
 
 # ---- network (FORMAT.md section 4) --------------------------------------------------
+def mlp_flops(sizes):
+    """Inference FLOPs of dense layers of these sizes: 2 per multiply-add (FORMAT.md 4)."""
+    return sum(2 * sizes[l] * sizes[l + 1] for l in range(len(sizes) - 1))
+
+
+def mlp_params(sizes):
+    return sum(sizes[l] * sizes[l + 1] + sizes[l + 1] for l in range(len(sizes) - 1))
+
+
 class Net:
     """Dense + ReLU hidden layers, softmax output; arrays hold only the active block."""
 
@@ -99,12 +108,10 @@ class Net:
         return self.sizes[-1]
 
     def params(self):
-        s = self.sizes
-        return sum(s[l] * s[l + 1] + s[l + 1] for l in range(len(s) - 1))
+        return mlp_params(self.sizes)
 
     def flops(self):
-        s = self.sizes
-        return sum(2 * s[l] * s[l + 1] for l in range(len(s) - 1))
+        return mlp_flops(self.sizes)
 
     def _resize(self):
         # grow arrays to the active sizes with zeros (new rows/columns are set by the caller)
