@@ -32,10 +32,7 @@ N_FLIPS = 48
 @pytest.fixture(scope="module")
 def good(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("files")
-    data = tmp / "d.bin"
-    harness.write_rows(data, harness.digit_blocks(range(2), 8))
-    folder = tmp / "good"
-    harness.check(harness.run("build.py", data, 8, folder, 2, "epochs=2", "distill_iters=3"))
+    _, folder = harness.build_learner(tmp, "good", 2, 8, 2, "epochs=2", "distill_iters=3")
     return tmp, (folder / "learner.bin").read_bytes(), (folder / "learner.bak").read_bytes()
 
 

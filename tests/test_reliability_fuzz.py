@@ -118,10 +118,7 @@ calls = st.lists(st.one_of(learn_call(), infer_call()), min_size=4, max_size=10)
 @pytest.fixture(scope="module")
 def learner(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("fuzz")
-    data = tmp / "d.bin"
-    harness.write_rows(data, harness.digit_blocks(range(3), 8))
-    folder = tmp / "L"
-    harness.check(harness.run("build.py", data, 8, folder, 2, "epochs=3", "distill_iters=3"))
+    data, folder = harness.build_learner(tmp, "L", 3, 8, 2, "epochs=3", "distill_iters=3")
     files = {p.name: p.read_bytes() for p in folder.iterdir()}
     return tmp, data, folder, files
 

@@ -48,10 +48,7 @@ def _parse(out):
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("mem")
-    data = tmp / "d.bin"
-    harness.write_rows(data, harness.digit_blocks(range(4), 20))
-    base = tmp / "base"
-    harness.check(harness.run("build.py", data, 20, base, 3, "epochs=3", "distill_iters=5", heap="512wK"))
+    data, base = harness.build_learner(tmp, "base", 4, 20, 3, "epochs=3", "distill_iters=5", heap="512wK")
     base_crc = zlib.crc32((base / "learner.bin").read_bytes()) & 0xFFFFFFFF
     trials = []
     folders = []

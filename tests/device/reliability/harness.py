@@ -51,6 +51,16 @@ def run(script, *args, heap="256wK", timeout=300, cwd=None):
     return mpy.run(script, args=args, heap=heap, cwd=cwd, extra_path=[HERE], timeout=timeout)
 
 
+def build_learner(tmp, name, n_classes, per, learned, *options, heap="256wK"):
+    """Write `per` digit rows of each of n_classes to tmp/d.bin and learn the first
+    `learned` classes into folder tmp/name (build.py); returns (data file, folder)."""
+    data = tmp / "d.bin"
+    write_rows(data, digit_blocks(range(n_classes), per))
+    folder = tmp / name
+    check(run("build.py", data, per, folder, learned, *options, heap=heap))
+    return data, folder
+
+
 def check(r):
     assert r.returncode == 0, "MicroPython failed (%d):\n%s\n%s" % (r.returncode, r.stdout[-3000:], r.stderr[-3000:])
     return r.stdout
