@@ -47,84 +47,72 @@ def _plots(results, out):
     files = []
     if not names:
         return files
-    # accuracy after each step, per method
-    n = len(names)
-    cols = min(3, n)
-    rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 3.6 * rows), squeeze=False)
-    for ax, name in zip(axes.flat, names):
-        runs = results["datasets"][name]["runs"].get(key, {})
+
+    def summaries(runs):
         for m in ORDER:
             s = (runs.get(m) or {}).get("summary")
-            if not s:
-                continue
+            if s:
+                yield m, s
+
+    def grid(fname, title, xlabel, ylabel, draw, legend=True):
+        # one panel per data set, the same frame for every plot
+        cols = min(3, len(names))
+        rows = -(-len(names) // cols)
+        fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 3.6 * rows), squeeze=False)
+        for ax, name in zip(axes.flat, names):
+            draw(ax, name)
+            ax.set_title(name, fontsize=10)
+            ax.set_xlabel(xlabel)
+            ax.set_ylabel(ylabel)
+            ax.grid(alpha=0.3)
+        for ax in list(axes.flat)[len(names):]:
+            ax.axis("off")
+        if legend:
+            axes.flat[0].legend(fontsize=7)
+        if title:
+            fig.suptitle(title, fontsize=11)
+        fig.tight_layout()
+        fig.savefig(out / fname, dpi=110)
+        plt.close(fig)
+        files.append(fname)
+
+    def steps(ax, name):  # accuracy after each step, per method
+        for m, s in summaries(results["datasets"][name]["runs"].get(key, {})):
             mean = np.array(s["acc_steps"]["mean"]) * 100
             std = np.array(s["acc_steps"]["std"]) * 100
             x = np.arange(2, 2 + len(mean))
             ax.plot(x, mean, marker="o", ms=3, label=m, lw=2.2 if m == "ours" else 1.2)
             ax.fill_between(x, mean - std, mean + std, alpha=0.12)
-        ax.set_title(name, fontsize=10)
-        ax.set_xlabel("classes learned")
-        ax.set_ylabel("test accuracy, seen classes (%)")
-        ax.grid(alpha=0.3)
-    for ax in list(axes.flat)[n:]:
-        ax.axis("off")
-    axes.flat[0].legend(fontsize=7)
-    fig.suptitle("Accuracy after each step (mean and spread over class orders, memory %s %%)" % key, fontsize=11)
-    fig.tight_layout()
-    fig.savefig(out / "accuracy_steps.png", dpi=110)
-    plt.close(fig)
-    files.append("accuracy_steps.png")
-    # accuracy vs inference FLOPs
-    fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 3.6 * rows), squeeze=False)
-    for ax, name in zip(axes.flat, names):
-        runs = results["datasets"][name]["runs"].get(key, {})
-        for m in ORDER:
-            s = (runs.get(m) or {}).get("summary")
-            if not s:
-                continue
-            fl = s["inference_flops"]["mean"]
+
+    def flops(ax, name):  # accuracy vs inference FLOPs
+        for m, s in summaries(results["datasets"][name]["runs"].get(key, {})):
+            fl = max(s["inference_flops"]["mean"], 1)
             acc = s["final_acc"]["mean"] * 100
-            ax.errorbar([max(fl, 1)], [acc], yerr=[s["final_acc"]["std"] * 100], fmt="o", capsize=3, label=m)
-            ax.annotate(m, (max(fl, 1), acc), fontsize=7, xytext=(3, 3), textcoords="offset points")
+            ax.errorbar([fl], [acc], yerr=[s["final_acc"]["std"] * 100], fmt="o", capsize=3, label=m)
+            ax.annotate(m, (fl, acc), fontsize=7, xytext=(3, 3), textcoords="offset points")
         ax.set_xscale("log")
-        ax.set_title(name, fontsize=10)
-        ax.set_xlabel("inference FLOPs / sample, trainable part (log)")
-        ax.set_ylabel("final accuracy (%)")
-        ax.grid(alpha=0.3)
-    for ax in list(axes.flat)[n:]:
-        ax.axis("off")
-    fig.suptitle("Final accuracy vs inference FLOPs of the final model (front-end excluded)", fontsize=11)
-    fig.tight_layout()
-    fig.savefig(out / "accuracy_vs_flops.png", dpi=110)
-    plt.close(fig)
-    files.append("accuracy_vs_flops.png")
-    # memory sweep
+
     pcts = sorted({float(p) for d in results["datasets"].values() for p in d["runs"]})
+
+    def sweep(ax, name):  # final accuracy against the replay memory
+        runs = results["datasets"][name]["runs"]
+        for m in ("ours", "fixed", "random", "herding", "knn"):
+            xs, ys = [], []
+            for p in pcts:
+                s = (runs.get(_pkey(runs, p), {}).get(m) or {}).get("summary")
+                if s:
+                    xs.append(p)
+                    ys.append(s["final_acc"]["mean"] * 100)
+            if xs:
+                ax.plot(xs, ys, marker="o", label=m)
+
+    grid("accuracy_steps.png",
+         "Accuracy after each step (mean and spread over class orders, memory %s %%)" % key,
+         "classes learned", "test accuracy, seen classes (%)", steps)
+    grid("accuracy_vs_flops.png", "Final accuracy vs inference FLOPs of the final model (front-end excluded)",
+         "inference FLOPs / sample, trainable part (log)", "final accuracy (%)", flops, legend=False)
     if len(pcts) > 1:
-        fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 3.6 * rows), squeeze=False)
-        for ax, name in zip(axes.flat, names):
-            runs = results["datasets"][name]["runs"]
-            for m in ("ours", "fixed", "random", "herding", "knn"):
-                xs, ys = [], []
-                for p in pcts:
-                    s = (runs.get(_pkey(runs, p), {}).get(m) or {}).get("summary")
-                    if s:
-                        xs.append(p)
-                        ys.append(s["final_acc"]["mean"] * 100)
-                if xs:
-                    ax.plot(xs, ys, marker="o", label=m)
-            ax.set_title(name, fontsize=10)
-            ax.set_xlabel("replay memory (% of training set bytes)")
-            ax.set_ylabel("final accuracy (%)")
-            ax.grid(alpha=0.3)
-        for ax in list(axes.flat)[n:]:
-            ax.axis("off")
-        axes.flat[0].legend(fontsize=7)
-        fig.tight_layout()
-        fig.savefig(out / "memory_sweep.png", dpi=110)
-        plt.close(fig)
-        files.append("memory_sweep.png")
+        grid("memory_sweep.png", None, "replay memory (% of training set bytes)", "final accuracy (%)", sweep)
     return files
 
 
