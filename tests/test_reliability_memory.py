@@ -4,7 +4,8 @@ leaves the learner as it was.
 A three-class learner (64 inputs, max_hidden 32) is saved by a roomy interpreter. Then:
 
 * heap sweep: fresh interpreters started with ``-X heapsize=`` from too small to load
-  up to comfortably large load it and call learn_class with 20 new samples;
+  up to comfortably large load it (preallocate=False: learn_class takes its own
+  workspace, so it is the call that runs out) and call learn_class with 20 new samples;
 * ballast sweep: in a 256wK interpreter, the heap is filled with ballast until a seeded
   amount of RAM is left, over a range that crosses the point where learn_class fits,
   so failures land at different moments inside learn_class.
@@ -25,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "device" / "reliability
 import harness  # noqa: E402
 
 SEED = 77
-HEAPS = ["80wK", "100wK", "110wK", "120wK", "125wK", "130wK", "135wK", "150wK", "200wK"]
+HEAPS = ["80wK", "88wK", "92wK", "96wK", "100wK", "104wK", "110wK", "120wK", "150wK", "200wK"]
 N_BALLAST = 14
 
 
@@ -62,7 +63,7 @@ def runs(tmp_path_factory):
             trials.append(t)
             folders.append(work / "t0")
     rng = random.Random(SEED)
-    leaves = sorted(rng.randrange(55_000, 105_000) for _ in range(N_BALLAST))  # learn_class needs ~80 KB
+    leaves = sorted(rng.randrange(20_000, 70_000) for _ in range(N_BALLAST))  # learn_class needs ~45 KB
     work = tmp / "ballast"
     work.mkdir()
     r = harness.run("mem_trial.py", data, 20, base, work, *leaves, heap="256wK", timeout=300)

@@ -27,13 +27,16 @@ def new(n_inputs, *, path=DEFAULT_PATH, overwrite=False, **options):
     return l
 
 
-def load(path=DEFAULT_PATH, *, backend=None, verbose=True):
-    """The learner saved in folder `path` (falls back to its backup copy, saying so)."""
+def load(path=DEFAULT_PATH, *, backend=None, verbose=True, preallocate=True):
+    """The learner saved in folder `path` (falls back to its backup copy, saying so).
+
+    preallocate=False leaves out learn_class's buffers until its first call: for a
+    board that only predicts."""
     st = store.load_state(path, log=print if verbose else None)
-    return from_state(st, path=path, backend=backend)
+    return from_state(st, path=path, backend=backend, preallocate=preallocate)
 
 
-def from_state(st, path=None, backend=None):
+def from_state(st, path=None, backend=None, preallocate=True):
     head = st["head"]
     (n_inputs, n_features, max_hidden, min_hidden, grow_step, max_classes, n_layers, _width,
      memory_bytes, target, rng_state) = head
@@ -43,6 +46,6 @@ def from_state(st, path=None, backend=None):
     l = Learner(n_inputs, n_features=n_features, max_hidden=max_hidden, min_hidden=min_hidden,
                 grow_step=grow_step, max_classes=max_classes, n_layers=n_layers,
                 memory_bytes=memory_bytes, target=target, path=path, backend=backend,
-                input_offset=st["offset"], input_scale=st["scale"], frontend=st["frontend"], **hyper)
+                input_offset=st["offset"], input_scale=st["scale"], frontend=st["frontend"], preallocate=preallocate, **hyper)
     l._apply(st)
     return l

@@ -14,11 +14,13 @@ _zero_rows = {}
 
 
 def _zero_row(cols):
-    # rows are copied from a cached zero row: building each from a temporary bytearray
-    # would leave a hole beside every row and fragment the heap into useless gaps
+    # rows are raw copies of one cached zero `bytes`: MicroPython copies bytes and
+    # bytearray initialisers directly, but iterates any other (an array source makes a
+    # float object per value), and a temporary bytearray per row would leave a hole
+    # beside every row. Either way the rows would end up strewn across the heap.
     z = _zero_rows.get(cols)
     if z is None:
-        z = array("f", bytearray(4 * cols))
+        z = bytes(4 * cols)
         _zero_rows[cols] = z
     return z
 
@@ -28,7 +30,7 @@ class Mat:
         self.rows = rows
         self.cols = cols
         z = _zero_row(cols)
-        r = [z] * rows  # sized at once: a growing list would leave its old copies as holes
+        r = [None] * rows  # sized at once: a growing list would leave its old copies as holes
         for i in range(rows):
             r[i] = array("f", z)
         self.r = r
@@ -49,6 +51,13 @@ def put(M, i, j, v):
 def row(M, i, n):
     a = M.r[i]
     return [a[j] for j in range(n)]
+
+
+def get_row(M, i, out, n):
+    # row i of M into out[0..n-1] (an array the caller owns: nothing is allocated)
+    a = M.r[i]
+    for j in range(n):
+        out[j] = a[j]
 
 
 def set_row(M, i, values, n):
@@ -206,6 +215,41 @@ def sgd(W, V, G, rows, cols, lr, mu):
             t = mu * v[j] - lr * g[j]
             v[j] = t
             w[j] += t
+
+
+def relu_mean(X, m, W, n_in, n_out, out):
+    # out[0,:n_out] = column means of relu(X[:m,:n_in] @ W[:n_out,:n_in].T): linear then
+    # col_mean, a row at a time, so no m-row buffer is needed
+    o = out.r[0]
+    wr = W.r
+    for i in range(n_out):
+        o[i] = 0.0
+    for r in range(m):
+        x = X.r[r]
+        for i in range(n_out):
+            w = wr[i]
+            s = 0.0
+            for j in range(n_in):
+                s += w[j] * x[j]
+            if s > 0.0:
+                o[i] += s
+    inv = 1.0 / m
+    for i in range(n_out):
+        o[i] *= inv
+
+
+def matmul_acc(D, W, G, m, n_in, n_out):
+    # G[:m,:n_in] += D[:m,:n_out] @ W[:n_out,:n_in]  (linear_backward's dX, summed in place)
+    for r in range(m):
+        g = G.r[r]
+        dr = D.r[r]
+        for i in range(n_out):
+            d = dr[i]
+            if d == 0.0:
+                continue
+            w = W.r[i]
+            for j in range(n_in):
+                g[j] += d * w[j]
 
 
 def col_mean(H, m, n, out):

@@ -22,6 +22,11 @@ def row(M, i, n):
     return [float(v) for v in M[i, :n]]
 
 
+def get_row(M, i, out, n):
+    for j in range(n):
+        out[j] = float(M[i, j])
+
+
 def set_row(M, i, values, n):
     for j in range(n):
         M[i, j] = values[j]
@@ -100,6 +105,16 @@ def sgd_linear(W, V, b, Vb, X, dY, m, n_in, n_out, lr, mu):
     vb -= np.dot(np.ones((1, m), dtype=np.float), d) * lr
     bb = b[:1, :n_out]
     bb += vb
+
+
+def relu_mean(X, m, W, n_in, n_out, out):
+    H = np.maximum(np.dot(X[:m, :n_in], W[:n_out, :n_in].transpose()), 0.0)
+    out[:1, :n_out] = np.mean(H, axis=0).reshape((1, n_out))
+
+
+def matmul_acc(D, W, G, m, n_in, n_out):
+    g = G[:m, :n_in]
+    g += np.dot(D[:m, :n_out], W[:n_out, :n_in])
 
 
 def col_mean(H, m, n, out):

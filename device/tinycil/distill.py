@@ -3,19 +3,27 @@
 # ReLU layer matches the real samples' mean embedding; the layer is drawn afresh
 # at every iteration. S starts from real samples chosen by herding, so any prefix
 # of S is already a representative subset (the replay set shrinks by prefixes).
+from array import array
 from math import sqrt
 
 
-def herding_order(B, X, n, n_feat, k):
+def herding_work(n_feat):
+    """herding_order's scratch rows (class mean, running sum, one row), in doubles like
+    the host's reference; the Distiller keeps one set so herding allocates nothing."""
+    return tuple(array("d", bytearray(8 * n_feat)) for _ in range(3))
+
+
+def herding_order(B, X, n, n_feat, k, work=None):
     """Indices of k rows of X chosen greedily so their running mean tracks the class mean."""
-    mean = [0.0] * n_feat
+    mean, acc, r = work or herding_work(n_feat)
+    for j in range(n_feat):
+        mean[j] = acc[j] = 0.0
     for i in range(n):
-        r = B.row(X, i, n_feat)
+        B.get_row(X, i, r, n_feat)
         for j in range(n_feat):
             mean[j] += r[j]
     for j in range(n_feat):
         mean[j] /= n
-    acc = [0.0] * n_feat
     chosen = []
     for t in range(1, k + 1):
         best = -1
@@ -23,7 +31,7 @@ def herding_order(B, X, n, n_feat, k):
         for i in range(n):
             if i in chosen:
                 continue
-            r = B.row(X, i, n_feat)
+            B.get_row(X, i, r, n_feat)
             d = 0.0
             for j in range(n_feat):
                 e = mean[j] - (acc[j] + r[j]) / t
@@ -32,7 +40,7 @@ def herding_order(B, X, n, n_feat, k):
                 best = i
                 best_d = d
         chosen.append(best)
-        r = B.row(X, best, n_feat)
+        B.get_row(X, best, r, n_feat)
         for j in range(n_feat):
             acc[j] += r[j]
     return chosen
@@ -57,17 +65,16 @@ class Distiller:
         self.max_syn = max_syn
         ch = min(CHUNK, embed_dim)
         self.E = B.zeros(ch, n_feat)
-        self.Hr = B.zeros(max_real, ch)
         self.Hs = B.zeros(max_syn, ch)
         self.dHs = B.zeros(max_syn, ch)
         self.mT = B.zeros(1, ch)
         self.mS = B.zeros(1, ch)
-        self.Gc = B.zeros(max_syn, n_feat)  # one chunk's share of the gradient
         self.G = B.zeros(max_syn, n_feat)
         self.V = B.zeros(max_syn, n_feat)
         self.lo = B.zeros(1, n_feat)
         self.hi = B.zeros(1, n_feat)
         self.S = B.zeros(max_syn, n_feat)  # the synthetic samples being distilled
+        self.herding = herding_work(n_feat)
 
     def run(self, real, n, syn, k, rng, iters, lr, mu, log=None):
         """Distil rows 0..n-1 of `real` into rows 0..k-1 of `syn` (initialised by the caller).
@@ -88,8 +95,7 @@ class Distiller:
             while u < ed:
                 c = min(CHUNK, ed - u)
                 B.fill_uniform(self.E, 0, c, 0, nf, rng, scale)  # rows u..u+c-1 of E
-                B.linear(real, self.E, None, self.Hr, n, nf, c, True)
-                B.col_mean(self.Hr, n, c, self.mT)
+                B.relu_mean(real, n, self.E, nf, c, self.mT)  # no n-row buffer
                 B.linear(syn, self.E, None, self.Hs, k, nf, c, True)
                 B.col_mean(self.Hs, k, c, self.mS)
                 B.axpy(self.mS, self.mT, 1, c, -1.0)  # d = mS - mT for these units
@@ -99,8 +105,7 @@ class Distiller:
                 # this makes one distill_lr stable for any k, n_features and embed_dim.
                 B.fill_rows(self.dHs, self.mS, k, c, nf / ed)
                 B.relu_mask(self.dHs, self.Hs, k, c)
-                B.linear_backward(syn, self.E, self.dHs, None, None, self.Gc, k, nf, c)
-                B.axpy(self.G, self.Gc, k, nf, 1.0)
+                B.matmul_acc(self.dHs, self.E, self.G, k, nf, c)  # G += this chunk's share
                 u += c
             if it == 0:
                 first = loss

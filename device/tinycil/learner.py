@@ -47,7 +47,7 @@ class Learner:
     def __init__(self, n_inputs, n_features=None, max_hidden=32, min_hidden=8, grow_step=8,
                  max_classes=16, n_layers=1, memory_bytes=6400, target=0.95, path: "str | None" = DEFAULT_PATH,
                  backend=None, seed=1, input_offset=None, input_scale=None, frontend=None,
-                 max_samples=MAX_SAMPLES, **hyper):
+                 max_samples=MAX_SAMPLES, preallocate=True, **hyper):
         self.B = _backend.get(backend)
         if n_features is None:
             n_features = frontend[-1][1] if frontend else n_inputs
@@ -86,12 +86,14 @@ class Learner:
         # the replay pool is the one large block: take it while the heap is least fragmented
         self.replay = Replay(n_features, memory_bytes, self.hp["max_per_class"])
         self.net = Net(self.B, n_features, max_hidden, max_classes, n_layers, self.hp["batch"])
+        self.max_samples = max_samples
+        self._X = None  # learn_class's workspace: see _workspace()
+        if preallocate:  # beside the net, before anything fragments the heap
+            self._workspace()
         self._frontend = []
         self._set_frontend(frontend or [])
         self._x = self.B.zeros(1, max(n_inputs, n_features, _widest(frontend)))
         self._y = self.B.zeros(1, max(n_inputs, n_features, _widest(frontend)))
-        self.max_samples = max_samples
-        self._X = None  # learn_class's workspace: see _workspace()
         # computing only after every long-lived buffer exists: the temporary floats of
         # the initialisation then free up behind them instead of between them
         self.net.set_hidden(min_hidden, self.rng)
@@ -196,9 +198,11 @@ class Learner:
         return store.write(path, self._state(), enc)
 
     def _workspace(self):
-        """learn_class's buffers, allocated at the first call and kept: a board's heap
-        fragments, and large blocks requested on every call fail long before the free
-        total runs out. A learner that only predicts never pays for them."""
+        """learn_class's buffers, allocated once and kept: a board's heap fragments, and
+        buffers requested on every call fail long before the free total runs out. The
+        constructor takes them (preallocate=True), so a learner's RAM is known when it is
+        made; with preallocate=False (a board that only predicts) the first learn_class
+        does, and after a failed call that had to drop them, the next one."""
         if self._X is not None:
             return
         nf = self.n_features
@@ -217,8 +221,8 @@ class Learner:
     def _cycle(self, label, X, n, n_train, quota, target, log):
         B = self.B
         c = len(self.classes)
-        train = list(range(n_train))  # _features put the training rows first
-        val = list(range(n_train, n))
+        train = range(n_train)  # _features put the training rows first; ranges, not lists
+        val = range(n_train, n)
         hidden_before = self.net.hidden[0]
 
         # 1. distil the new samples into `quota` synthetic ones
@@ -237,14 +241,14 @@ class Learner:
         loss = self._train(X, n_rows, class_w, log)
 
         # 3. check; 4. grow while the target is missed and there is room
-        acc = self._accuracy(X, val if val else train)
+        acc = self._accuracy(X, val if len(val) else train)
         log("check: accuracy %.3f (target %.3f)" % (acc, target))
         while acc < target and self.net.hidden[0] < self.max_hidden:
             w = min(self.net.hidden[0] + self.grow_step, self.max_hidden)
             log("grow: hidden %d -> %d" % (self.net.hidden[0], w))
             self.net.set_hidden(w, self.rng)
             loss = self._train(X, n_rows, class_w, log)
-            acc = self._accuracy(X, val if val else train)
+            acc = self._accuracy(X, val if len(val) else train)
             log("check: accuracy %.3f (target %.3f)" % (acc, target))
 
         # 5. save
@@ -270,7 +274,7 @@ class Learner:
         d = self._distiller
         assert d is not None  # _workspace() ran at the start of this call
         syn = d.S
-        for r, i in enumerate(herding_order(B, X, n_train, nf, k)):
+        for r, i in enumerate(herding_order(B, X, n_train, nf, k, d.herding)):
             B.copy_row(X, i, syn, r, nf)
         if hp["distill_iters"] > 0:
             first, last = d.run(X, n_train, syn, k, self.rng, hp["distill_iters"],

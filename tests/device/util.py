@@ -69,9 +69,9 @@ class Digits:
         rows = []
         with open(self.path, "rb") as f:
             f.seek(pos)
-            zero = array("f", bytearray(4 * self.n_features))
+            zero = bytes(4 * self.n_features)
             for _ in range(n):
-                a = array("f", zero)  # no temporary bytes per row: keeps the heap unfragmented
+                a = array("f", zero)  # a raw copy: no temporary objects between the rows
                 f.readinto(a)
                 rows.append(a)
         return rows

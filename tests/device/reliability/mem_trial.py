@@ -1,6 +1,8 @@
 # Memory exhaustion trials in one interpreter. For each LEAVE value: copy the saved
 # learner BASE to a trial folder, load it, read the samples, then fill the heap with
 # ballast until only LEAVE bytes are free ("-" = no ballast) and call learn_class.
+# It loads with preallocate=False, so learn_class itself takes its workspace and the
+# failures land inside the call (a preallocated learner fails at load instead).
 #   mem_trial.py DATA PER BASE WORK LEAVE...
 # Prints per trial: TRIAL leave free_before outcome message
 #                   CHK classes_same preds_same file_same (after a failure)
@@ -19,7 +21,7 @@ for t, leave in enumerate(sys.argv[5:]):
     relcommon.copy_folder(base, folder)
     gc.collect()
     try:
-        l = tinycil.load(folder, verbose=False)
+        l = tinycil.load(folder, verbose=False, preallocate=False)
         samples = relcommon.rows(data, 3, per, per)
         before = (list(l.classes), relcommon.preds(l, probes))
     except MemoryError as e:
@@ -42,19 +44,24 @@ for t, leave in enumerate(sys.argv[5:]):
                 pass
             size //= 2
     left = gc.mem_free()
+    err = None
     try:
         l.learn_class("new", samples, verbose=False)
-        outcome, msg = "OK", ""
-    except MemoryError as e:
-        outcome, msg = "MEM", str(e)
-    except RuntimeError as e:  # out of RAM, and too little left to read the old learner back
-        ok = "files are intact" in str(e) and "MemoryError" in str(e)
-        outcome, msg = ("MEMFILE" if ok else "OTHER"), "%s: %s" % (type(e).__name__, e)
-    except Exception as e:
-        outcome, msg = "OTHER", "%s: %s" % (type(e).__name__, e)
+    except Exception as e:  # kept as is: building its message text needs RAM the ballast holds
+        err = e
     ballast = None
     samples = None
     gc.collect()
+    if err is None:
+        outcome, msg = "OK", ""
+    elif isinstance(err, MemoryError):
+        outcome, msg = "MEM", str(err)
+    elif isinstance(err, RuntimeError):  # out of RAM, and too little left to read the old learner back
+        ok = "files are intact" in str(err) and "MemoryError" in str(err)
+        outcome, msg = ("MEMFILE" if ok else "OTHER"), "%s: %s" % (type(err).__name__, err)
+    else:
+        outcome, msg = "OTHER", "%s: %s" % (type(err).__name__, err)
+    err = None
     print("TRIAL", leave, left, outcome, msg)
     if outcome != "OK":
         same_classes = int(l.classes == before[0])
