@@ -144,15 +144,53 @@ def test_learn_class_grows_to_meet_its_target_and_predicts(digits):
                   target=1.0, distill_iters=10, epochs=20)
     reps = [lrn.learn_class(str(c), digits.X_train[digits.y_train == c][:30]) for c in range(3)]
     assert any(r["grew"] for r in reps)  # one hidden unit cannot separate three digits perfectly
-    for r in reps:  # grows only while the check misses the target, and never past max_hidden
+    for r in reps:  # grows only while the check misses the target and widening pays, never past max_hidden
         assert r["met_target"] == (r["accuracy"] >= 1.0)
-        assert r["hidden"][0] in (1, 5, 9) and (r["met_target"] or r["hidden"] == [9])
-        assert r["hidden"][0] == r["hidden_before"] or r["accuracy"] >= 1.0 or r["hidden"] == [9]
+        assert r["hidden"][0] in (1, 5, 9) and (r["met_target"] or r["hidden"] == [9] or r["growth_stalled"])
+        assert r["hidden"][0] == r["hidden_before"] or r["met_target"] or r["hidden"] == [9] or r["growth_stalled"]
     m = digits.y_test < 3
     assert (lrn.predict_batch(digits.X_test[m]) == digits.y_test[m]).mean() > 0.85
     info = lrn.info()
     assert info["classes"] == ["0", "1", "2"] and info["memory_bytes_used"] == 30 * 68
     assert lrn.predict(digits.X_test[5]) == lrn.classes[lrn.predict_batch(digits.X_test[5:6])[0]]
+
+
+@pytest.mark.parametrize("checks, hidden, stalled", [
+    ([0.5, 0.6, 0.7, 0.8], [8], False),   # every widening raises the check: up to max_hidden
+    ([0.5, 0.5], [4], True),              # the first widening buys nothing: growth stops there
+    ([0.5, 0.7, 0.6], [6], True),         # the second one loses: stops after it (widening kept)
+])
+def test_growth_stops_when_a_widening_does_not_raise_the_check(digits, monkeypatch, checks, hidden, stalled):
+    lrn = Learner(64, max_hidden=8, min_hidden=2, grow_step=2, input_offset=8.0, input_scale=0.125,
+                  target=0.99, distill_iters=2, epochs=2)
+    seq = iter(checks)
+    monkeypatch.setattr(lrn, "_accuracy", lambda rows: next(seq))
+    r = lrn.learn_class("0", digits.X_train[digits.y_train == 0][:20])
+    assert r["hidden"] == hidden and r["growth_stalled"] is stalled and r["accuracy"] == checks[-1]
+
+
+def test_divergence_retries_once_at_half_the_learning_rate(digits, monkeypatch):
+    X = digits.X_train[digits.y_train == 0][:20]
+    lrn = Learner(64, input_offset=8.0, input_scale=0.125, epochs=2, distill_iters=2, lr=0.05)
+    fit = lrn.net.fit
+    calls = []
+
+    def once(*a, **k):  # the first fit diverges, later ones train
+        calls.append(a[4])
+        if len(calls) == 1:
+            raise ArithmeticError("training diverged (scripted)")
+        return fit(*a, **k)
+    monkeypatch.setattr(lrn.net, "fit", once)
+    r = lrn.learn_class("0", X)
+    assert r["lr_halved"] and calls[:2] == [0.05, 0.025] and lrn.hp["lr"] == 0.025 and lrn.classes == ["0"]
+    before = lrn.to_bytes()
+
+    def always(*a, **k):
+        raise ArithmeticError("training diverged (scripted)")
+    monkeypatch.setattr(lrn.net, "fit", always)
+    with pytest.raises(ValueError, match="diverged"):
+        lrn.learn_class("1", digits.X_train[digits.y_train == 1][:20])
+    assert lrn.to_bytes() == before and lrn.hp["lr"] == 0.025  # as before the failed call
 
 
 def test_failed_learn_class_leaves_the_learner_intact(digits):

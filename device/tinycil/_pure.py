@@ -30,7 +30,7 @@ class Mat:
         self.rows = rows
         self.cols = cols
         z = _zero_row(cols)
-        r = [None] * rows  # sized at once: a growing list would leave its old copies as holes
+        r: list = [None] * rows  # sized at once: a growing list would leave its old copies as holes
         for i in range(rows):
             r[i] = array("f", z)
         self.r = r

@@ -134,25 +134,39 @@ class Learner:
         if seed is not None and not isinstance(seed, int):
             raise TypeError("seed must be an int")
         snapshot = None if self.path is not None else self._snapshot()
-        if seed is not None:
-            self.rng = Rng(seed)  # after validation: a refused call leaves the generator alone
-        try:
-            report = self._cycle(label, X, n, n_train, quota, float(target), log)
-        except MemoryError as e:
-            X = None
-            self._restore(snapshot, e)
-            raise MemoryError("learn_class ran out of RAM (%d bytes free after cleanup); shrink max_hidden, "
-                              "batch, embed_dim, memory_bytes or pass fewer samples; the previous learner "
-                              "is intact" % _free())
-        except ArithmeticError as e:
-            X = None
-            self._restore(snapshot, e)
-            raise ValueError("learn_class failed: %s; check the samples' scale (input_scale); the previous "
-                             "learner is intact" % e)
-        except BaseException as e:
-            X = None
-            self._restore(snapshot, e)
-            raise
+        report = {}
+        attempt = 0
+        lr0 = self.hp["lr"]
+        while not report:
+            if seed is not None:
+                self.rng = Rng(seed)  # after validation: a refused call leaves the generator alone
+            try:
+                report = self._cycle(label, X, n, n_train, quota, float(target), log)
+            except MemoryError as e:
+                X = None
+                self._restore(snapshot, e)
+                raise MemoryError("learn_class ran out of RAM (%d bytes free after cleanup); shrink max_hidden, "
+                                  "batch, embed_dim, memory_bytes or pass fewer samples; the previous learner "
+                                  "is intact" % _free())
+            except ArithmeticError as e:
+                X = None
+                self._restore(snapshot, e)
+                if attempt:
+                    self.hp["lr"] = lr0
+                    raise ValueError("learn_class failed: %s; check the samples' scale (input_scale); the "
+                                     "previous learner is intact" % e)
+                # FORMAT.md 7: one retry from the restored learner at half the learning rate,
+                # which the learner keeps (a rate that diverged once is likely to again)
+                self._workspace()  # _restore dropped it
+                X, n, n_train = self._features(samples, "samples")
+                self.hp["lr"] = self.hp["lr"] / 2
+                log("%s: retrying at lr %g" % (e, self.hp["lr"]))
+                attempt = 1
+            except BaseException as e:
+                X = None
+                self._restore(snapshot, e)
+                raise
+        report["lr_halved"] = attempt == 1
         report["seconds"] = ticks_diff(ticks_ms(), t0) / 1000.0
         return report
 
@@ -243,13 +257,19 @@ class Learner:
         # 3. check; 4. grow while the target is missed and there is room
         acc = self._accuracy(X, val if len(val) else train)
         log("check: accuracy %.3f (target %.3f)" % (acc, target))
+        stalled = False
         while acc < target and self.net.hidden[0] < self.max_hidden:
             w = min(self.net.hidden[0] + self.grow_step, self.max_hidden)
             log("grow: hidden %d -> %d" % (self.net.hidden[0], w))
             self.net.set_hidden(w, self.rng)
             loss = self._train(X, n_rows, class_w, log)
+            before = acc
             acc = self._accuracy(X, val if len(val) else train)
             log("check: accuracy %.3f (target %.3f)" % (acc, target))
+            if acc <= before:  # width did not help this miss: stop paying for more (FORMAT.md 7.6)
+                log("grow: the widening did not raise the check; growth stops")
+                stalled = True
+                break
 
         # 5. save
         size = 0
@@ -259,7 +279,7 @@ class Learner:
         return {
             "label": label, "accuracy": acc, "target": target, "met_target": acc >= target,
             "hidden_before": hidden_before, "hidden": list(self.net.hidden),
-            "grew": self.net.hidden[0] > hidden_before, "train_loss": loss,
+            "grew": self.net.hidden[0] > hidden_before, "growth_stalled": stalled, "train_loss": loss,
             "distill_loss": (d_first, d_last), "samples": n, "validation_samples": len(val),
             "synthetic_samples": k, "samples_per_class": quota,
             "flops_per_inference": self.net.flops() + self._frontend_flops(), "params": self.net.params(),

@@ -208,7 +208,7 @@ def _drop_reader():
     sys.modules.pop("tinycil.store_read", None)
     pkg = sys.modules.get("tinycil")
     if pkg is not None and "store_read" in pkg.__dict__:
-        del pkg.store_read
+        delattr(pkg, "store_read")
 
 
 def decode(data, name="<bytes>"):

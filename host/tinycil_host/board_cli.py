@@ -225,6 +225,14 @@ def _board_json(board, code, on_line=None, timeout=120):
     return found
 
 
+def _miss(report):
+    if report["met_target"]:
+        return ""
+    if report.get("growth_stalled"):
+        return ", missed; widening did not help"
+    return ", missed at max width"
+
+
 def _explain(board, e):
     if "tinycil is not installed" in e.exception:
         return BoardError("tinycil is not on the board: run `tinycil deploy --port %s` first" % board.port)
@@ -440,7 +448,7 @@ def _cmd_learn(board, args):
     report, info = learn(board, args.label, X, path=args.path, target=args.target, on_line=lambda s: print("board:", s))
     print("learned %r in %.1f s: check accuracy %.3f (target %.3f%s); hidden %s%s" % (
         report["label"], report["seconds"], report["accuracy"], report["target"],
-        "" if report["met_target"] else ", missed at max width", report["hidden"], " (grew)" if report["grew"] else ""))
+        _miss(report), report["hidden"], " (grew)" if report["grew"] else ""))
     print("learner: " + summary_line(info))
     return 0
 

@@ -476,15 +476,25 @@ class Learner:
                              % (self.replay.budget, self.replay.capacity, len(self.classes) + 1))
         X = self._validated(samples)
         snapshot = self._snapshot()
-        try:
-            return self._cycle(label, X, quota, float(target), log)
-        except ArithmeticError as e:
-            self._restore(snapshot)
-            raise ValueError("learn_class failed: %s; check the samples' scale (input_scale); the previous "
-                             "learner is intact" % e)
-        except BaseException:
-            self._restore(snapshot)
-            raise
+        lr0 = self.hp["lr"]
+        for attempt in range(2):
+            try:
+                report = self._cycle(label, X, quota, float(target), log)
+                report["lr_halved"] = attempt == 1
+                return report
+            except ArithmeticError as e:
+                self._restore(snapshot)
+                if attempt:
+                    self.hp["lr"] = lr0
+                    raise ValueError("learn_class failed: %s; check the samples' scale (input_scale); the "
+                                     "previous learner is intact" % e)
+                # FORMAT.md 7: one retry from the state before the call at half the learning
+                # rate, which the learner keeps
+                self.hp["lr"] = self.hp["lr"] / 2
+                log("%s: retrying at lr %g" % (e, self.hp["lr"]))
+            except BaseException:
+                self._restore(snapshot)
+                raise
 
     # ---- the cycle ----
     def _cycle(self, label, X, quota, target, log):
@@ -511,18 +521,23 @@ class Learner:
         loss = self._train(Xt, yt, wt, log)
         acc = self._accuracy(check_rows)
         log("check: accuracy %.3f (target %.3f)" % (acc, target))
+        stalled = False
         while acc < target and self.net.hidden[0] < self.max_hidden:
             w = min(self.net.hidden[0] + self.grow_step, self.max_hidden)
             log("grow: hidden %d -> %d" % (self.net.hidden[0], w))
             self.net.set_hidden(w, self.rng)
             loss = self._train(Xt, yt, wt, log)
-            acc = self._accuracy(check_rows)
+            before, acc = acc, self._accuracy(check_rows)
             log("check: accuracy %.3f (target %.3f)" % (acc, target))
+            if acc <= before:  # FORMAT.md 7.6: a widening that does not raise the check ends growth
+                log("grow: the widening did not raise the check; growth stops")
+                stalled = True
+                break
         size = self.save() if self.path is not None else 0
         return {
             "label": label, "accuracy": acc, "target": target, "met_target": acc >= target,
             "hidden_before": hidden_before, "hidden": list(self.net.hidden),
-            "grew": self.net.hidden[0] > hidden_before, "train_loss": loss,
+            "grew": self.net.hidden[0] > hidden_before, "growth_stalled": stalled, "train_loss": loss,
             "distill_loss": (d_first, d_last), "samples": n, "validation_samples": len(val),
             "synthetic_samples": k, "samples_per_class": quota,
             "flops_per_inference": self.net.flops() + self.frontend_flops(), "params": self.net.params(),

@@ -42,6 +42,44 @@ def test_learn_predict_report(ctx):
     rmtree(path)
 
 
+def test_growth_stops_when_a_widening_does_not_raise_the_check(ctx):
+    # the check is replaced by a scripted sequence (FORMAT.md 7.6)
+    for checks, hidden, stalled in (([0.5, 0.6, 0.7, 0.8], [8], False), ([0.5, 0.5], [4], True),
+                                    ([0.5, 0.7, 0.6], [6], True)):
+        l = _new(ctx, ctx["tmp"] + "/stall", target=0.99)
+        seq = iter(checks)
+        l._accuracy = lambda X, val: next(seq)
+        rep = l.learn_class("a", _blob(1, 15, CENTRES[0]), verbose=False)
+        check(rep["hidden"] == hidden and rep["growth_stalled"] is stalled and rep["accuracy"] == checks[-1],
+              "checks %r: report %r" % (checks, rep))
+
+
+def test_divergence_retries_once_at_half_the_learning_rate(ctx):
+    path = ctx["tmp"] + "/retry"
+    l = _new(ctx, path, lr=0.05)
+    fit = l.net.fit
+    calls = []
+
+    def once(fetch, label, class_w, n, order, epochs, lr, *rest):  # the first fit diverges
+        calls.append(lr)
+        if len(calls) == 1:
+            raise ArithmeticError("training diverged (scripted)")
+        return fit(fetch, label, class_w, n, order, epochs, lr, *rest)
+    l.net.fit = once
+    rep = l.learn_class("a", _blob(1, 15, CENTRES[0]), verbose=False)
+    check(rep["lr_halved"] and calls[:2] == [0.05, 0.025] and l.hp["lr"] == 0.025, "retry %r %r" % (calls, rep))
+    check(abs(tinycil.load(path, verbose=False).hp["lr"] - 0.025) < 1e-6, "the halved rate is saved")
+    before = file_bytes(path + "/learner.bin")
+
+    def always(*a):
+        raise ArithmeticError("training diverged (scripted)")
+    l.net.fit = always
+    e = raises(ValueError, l.learn_class, "b", _blob(2, 15, CENTRES[1]), verbose=False)
+    check("diverged" in str(e) and l.classes == ["a"] and l.hp["lr"] == 0.025, "second failure: %s" % e)
+    check(file_bytes(path + "/learner.bin") == before, "file changed by a failed call")
+    rmtree(path)
+
+
 def test_budget_shrinks_old_classes_but_keeps_every_class(ctx):
     path = ctx["tmp"] + "/budget"
     # 240 bytes / (8 + 4) = 20 samples: 10 per class for 2, 6 for 3, 5 for 4, 4 for 5 ...
