@@ -105,45 +105,6 @@ def linear(X, W, b, Y, m, n_in, n_out, relu):
             y[i] = s
 
 
-def linear_backward(X, W, dY, gW, gb, dX, m, n_in, n_out):
-    # gW = dY.T @ X, gb = column sums of dY, dX = dY @ W (each skipped when None)
-    if gW is not None:
-        for i in range(n_out):
-            g = gW.r[i]
-            for j in range(n_in):
-                g[j] = 0.0
-        for r in range(m):
-            x = X.r[r]
-            dy = dY.r[r]
-            for i in range(n_out):
-                d = dy[i]
-                if d == 0.0:
-                    continue
-                g = gW.r[i]
-                for j in range(n_in):
-                    g[j] += d * x[j]
-    if gb is not None:
-        g = gb.r[0]
-        for i in range(n_out):
-            s = 0.0
-            for r in range(m):
-                s += dY.r[r][i]
-            g[i] = s
-    if dX is not None:
-        for r in range(m):
-            o = dX.r[r]
-            for j in range(n_in):
-                o[j] = 0.0
-            dy = dY.r[r]
-            for i in range(n_out):
-                d = dy[i]
-                if d == 0.0:
-                    continue
-                w = W.r[i]
-                for j in range(n_in):
-                    o[j] += d * w[j]
-
-
 def sgd_linear(W, V, b, Vb, X, dY, m, n_in, n_out, lr, mu):
     # the momentum step of one dense layer with its gradient folded in, so no gradient
     # matrix is stored:  V = mu*V - lr*(dY.T @ X); W += V; the same for the bias with
@@ -239,7 +200,7 @@ def relu_mean(X, m, W, n_in, n_out, out):
 
 
 def matmul_acc(D, W, G, m, n_in, n_out):
-    # G[:m,:n_in] += D[:m,:n_out] @ W[:n_out,:n_in]  (linear_backward's dX, summed in place)
+    # G[:m,:n_in] += D[:m,:n_out] @ W[:n_out,:n_in]: a layer's input gradient, added in place
     for r in range(m):
         g = G.r[r]
         dr = D.r[r]

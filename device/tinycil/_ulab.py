@@ -56,17 +56,6 @@ def linear(X, W, b, Y, m, n_in, n_out, relu):
     Y[:m, :n_out] = Z
 
 
-def linear_backward(X, W, dY, gW, gb, dX, m, n_in, n_out):
-    d = dY[:m, :n_out]
-    if gW is not None:
-        gW[:n_out, :n_in] = np.dot(d.transpose(), X[:m, :n_in])
-    if gb is not None:
-        ones = np.ones((1, m), dtype=np.float)
-        gb[:1, :n_out] = np.dot(ones, d)
-    if dX is not None:
-        dX[:m, :n_in] = np.dot(d, W[:n_out, :n_in])
-
-
 def relu_mask(dH, H, m, n):
     view = dH[:m, :n]
     view *= H[:m, :n] > 0.0

@@ -124,7 +124,8 @@ class Net:
             inp = X if l == 0 else self.A[l - 1]
             dX = self.dA[l - 1] if l > 0 else None
             if dX is not None:  # the layer below's gradient uses this layer's weights before the step
-                B.linear_backward(inp, self.W[l], d, None, None, dX, m, s[l], s[l + 1])
+                B.fill(dX, m, s[l], 0.0)
+                B.matmul_acc(d, self.W[l], dX, m, s[l], s[l + 1])
                 B.relu_mask(dX, self.A[l - 1], m, s[l])
             B.sgd_linear(self.W[l], self.VW[l], self.b[l], self.Vb[l], inp, d, m, s[l], s[l + 1], lr, mu)
             if dX is not None:

@@ -367,9 +367,23 @@ class NaiveMethod(Method, _Counting):
         counts = np.bincount(yt, minlength=ci + 1)
         self.on = True
         try:
-            l.net.fit(Xt, yt, 1.0 / counts[yt], hp["epochs"], hp["lr"], hp["momentum"], l.rng)
+            self._fit(Xt, yt, 1.0 / counts[yt])
         finally:
             self.on = False
+
+    def _fit(self, X, y, w):
+        # the board's rule (FORMAT.md 7): a divergence is retried once, from the weights
+        # before the fit, at half the learning rate, which is kept
+        import copy
+        l = self.l
+        hp = l.hp
+        keep = copy.deepcopy((l.net.W, l.net.b, l.rng.state))
+        try:
+            l.net.fit(X, y, w, hp["epochs"], hp["lr"], hp["momentum"], l.rng)
+        except ArithmeticError:
+            l.net.W, l.net.b, l.rng.state = keep
+            hp["lr"] = hp["lr"] / 2
+            l.net.fit(X, y, w, hp["epochs"], hp["lr"], hp["momentum"], l.rng)
 
     def predict(self, X):
         return np.array(self.classes)[self.l.net.predict(self.l.features(X))]
