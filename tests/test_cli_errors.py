@@ -53,7 +53,7 @@ CASES = {
     "demo": [["--samples", "-5", "--out", "{TMP}/demo1"], ["--out", "{AFILE}"], ["--heap", "bogus", "--out", "{TMP}/d2"]],
     "bench": [["--dataset", MISSING, "--out", "{TMP}/bench1"], ["--orders", "0", "--out", "{TMP}/bench2"],
               ["--data", "/nonexistent/data", "--dataset", "mnist", "--out", "{TMP}/bench3"]],
-    "bench-device": [["--bogus-option"]],
+    "bench-device": [["--bogus-option"], ["--seeds", "one,two", "--no-search", "--micropython", "/nonexistent/mp"]],
 }
 
 

@@ -24,15 +24,11 @@ def ulab_interpreter():
     return os.environ.get("MICROPYTHON") or None
 
 
-def run(script, *, args=(), interpreter=None, heap=None, cwd=None, extra_path=(), timeout=600,
-        check=False, input=None):
-    """Run a script file (or `-c` code when `script` starts with 'code:') under MicroPython.
-
-    `heap` is passed as `-X heapsize=...` (e.g. "96wK"). MICROPYPATH puts the device
-    package first, then `extra_path`, then the frozen modules.
-    """
-    interp = interpreter or default_interpreter()
-    cmd = [interp]
+def command(script, *, args=(), interpreter=None, heap=None, extra_path=()):
+    """(argv, environment) that run `script` (a file, or `-c` code when it starts with 'code:')
+    under MicroPython. `heap` is passed as `-X heapsize=...` (e.g. "96wK"). MICROPYPATH puts
+    the device package first, then `extra_path`, then the frozen modules."""
+    cmd = [interpreter or default_interpreter()]
     if heap:
         cmd += ["-X", "heapsize=%s" % heap]
     if isinstance(script, str) and script.startswith("code:"):
@@ -42,6 +38,13 @@ def run(script, *, args=(), interpreter=None, heap=None, cwd=None, extra_path=()
     cmd += [str(a) for a in args]
     env = dict(os.environ)
     env["MICROPYPATH"] = os.pathsep.join([str(DEVICE_DIR)] + [str(p) for p in extra_path] + [".frozen"])
+    return cmd, env
+
+
+def run(script, *, args=(), interpreter=None, heap=None, cwd=None, extra_path=(), timeout=600,
+        check=False, input=None):
+    """Run `script` under MicroPython (see command) and wait for it."""
+    cmd, env = command(script, args=args, interpreter=interpreter, heap=heap, extra_path=extra_path)
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
                           check=check, input=input)
 
