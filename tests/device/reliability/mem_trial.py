@@ -13,6 +13,36 @@ import sys
 import relcommon
 import tinycil
 
+
+
+def learn_under_ballast(l, samples, leave):
+    """Fill the heap, largest pieces first, until about `leave` bytes are free, then call
+    learn_class. Returns (bytes free before the call, the exception or None), the
+    exception kept as is: building its text needs RAM the ballast holds. A function, so
+    its names are locals: a new module-level name would grow the module's dict while the
+    heap is full."""
+    gc.collect()
+    ballast = []
+    if leave != "-":
+        want = gc.mem_free() - int(leave)
+        size = 1 << 16
+        while want > 64 and size >= 16:
+            try:
+                if size <= want:
+                    ballast.append(bytearray(size))
+                    want -= size + 16
+                    continue
+            except MemoryError:
+                pass
+            size //= 2
+    left = gc.mem_free()
+    try:
+        l.learn_class("new", samples, verbose=False)
+    except Exception as e:
+        return left, e
+    return left, None
+
+
 data, per, base, work = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 base_crc = relcommon.crc_file(base + "/learner.bin")
 probes = relcommon.rows(data, 0, 2, per) + relcommon.rows(data, 1, 2, per)
@@ -27,29 +57,7 @@ for t, leave in enumerate(sys.argv[5:]):
     except MemoryError as e:
         print("TRIAL", leave, gc.mem_free(), "LOADFAIL", e)
         continue
-    gc.collect()
-    free = gc.mem_free()
-    ballast = []
-    if leave != "-":
-        # fill the heap, largest pieces first, until about `leave` bytes are free
-        want = free - int(leave)
-        size = 1 << 16
-        while want > 64 and size >= 16:
-            try:
-                if size <= want:
-                    ballast.append(bytearray(size))
-                    want -= size + 16
-                    continue
-            except MemoryError:
-                pass
-            size //= 2
-    left = gc.mem_free()
-    err = None
-    try:
-        l.learn_class("new", samples, verbose=False)
-    except Exception as e:  # kept as is: building its message text needs RAM the ballast holds
-        err = e
-    ballast = None
+    left, err = learn_under_ballast(l, samples, leave)
     samples = None
     gc.collect()
     if err is None:
