@@ -50,18 +50,18 @@ CHUNK = 8  # embedding units drawn and processed at a time: bounds RAM, same mat
 
 
 class Distiller:
-    """Preallocated work buffers for distilling up to max_real samples into max_syn.
+    """Preallocated work buffers for distilling any number of real samples into up to
+    max_syn (the real samples' embeddings are streamed, never stored).
 
     The random embedding E (embed_dim x n_feat) is drawn row by row, so it is handled
     CHUNK units at a time: the matching loss and its gradient are sums over units, and
     the draws come in the same order as filling E whole (FORMAT.md section 3).
     """
 
-    def __init__(self, B, n_feat, max_real, max_syn, embed_dim):
+    def __init__(self, B, n_feat, max_syn, embed_dim):
         self.B = B
         self.n_feat = n_feat
         self.embed_dim = embed_dim
-        self.max_real = max_real
         self.max_syn = max_syn
         ch = min(CHUNK, embed_dim)
         self.E = B.zeros(ch, n_feat)

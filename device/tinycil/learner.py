@@ -123,14 +123,7 @@ class Learner:
         if quota < 1:
             raise ValueError("memory_bytes=%d holds %d samples: not one per class for %d classes"
                              % (self.replay.budget, self.replay.capacity, len(self.classes) + 1))
-        try:
-            self._workspace()
-            X, n, n_train = self._features(samples, "samples")  # validates all before any change
-        except MemoryError:
-            X = None
-            raise MemoryError("no RAM for learn_class's workspace and %s samples (%d bytes free after "
-                              "cleanup); shrink max_samples, max_hidden or embed_dim, or pass fewer "
-                              "samples; nothing was changed" % (_length(samples), _free()))
+        X, n, n_train = self._take_samples(samples)  # validates all before any change
         if seed is not None and not isinstance(seed, int):
             raise TypeError("seed must be an int")
         snapshot = None if self.path is not None else self._snapshot()
@@ -157,8 +150,7 @@ class Learner:
                                      "previous learner is intact" % e)
                 # FORMAT.md 7: one retry from the restored learner at half the learning rate,
                 # which the learner keeps (a rate that diverged once is likely to again)
-                self._workspace()  # _restore dropped it
-                X, n, n_train = self._features(samples, "samples")
+                X, n, n_train = self._take_samples(samples)  # _restore dropped the workspace
                 self.hp["lr"] = self.hp["lr"] / 2
                 log("%s: retrying at lr %g" % (e, self.hp["lr"]))
                 attempt = 1
@@ -211,6 +203,16 @@ class Learner:
         enc = store.ENC_INT8 if weights == "int8" else store.ENC_F32
         return store.write(path, self._state(), enc)
 
+    def _take_samples(self, samples):
+        """The workspace (taken if it is not there) holding the checked samples: (X, n, n_train)."""
+        try:
+            self._workspace()
+            return self._features(samples, "samples")
+        except MemoryError:
+            raise MemoryError("no RAM for learn_class's workspace and %s samples (%d bytes free after "
+                              "cleanup); shrink max_samples, max_hidden or embed_dim, or pass fewer "
+                              "samples; nothing was changed" % (_length(samples), _free()))
+
     def _workspace(self):
         """learn_class's buffers, allocated once and kept: a board's heap fragments, and
         buffers requested on every call fail long before the free total runs out. The
@@ -222,7 +224,7 @@ class Learner:
         nf = self.n_features
         rows = self.replay.capacity + self.max_samples
         # built in locals and kept only when all of it fits: a MemoryError frees it all
-        d = Distiller(self.B, nf, self.max_samples, self.hp["max_per_class"], self.hp["embed_dim"])
+        d = Distiller(self.B, nf, self.hp["max_per_class"], self.hp["embed_dim"])
         tables = [array("H", bytearray(2 * rows)) for _ in range(3)]  # no list grows mid-call
         buf = array("f", bytearray(4 * nf))
         X = self.B.zeros(self.max_samples, nf)

@@ -2,7 +2,7 @@
 # Writes are atomic (temporary file, then renames) and loads verify everything
 # before anything is used; a damaged file falls back to the previous good copy.
 # The checking reader lives in store_read.py, imported only while a file is read
-# and dropped after: it is 11 KB of RAM a learning board does not keep.
+# and dropped after: about 9 KB of RAM (unix port) a learning board does not keep.
 import os
 import struct
 

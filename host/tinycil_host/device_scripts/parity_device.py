@@ -109,7 +109,7 @@ order = herding_order(B, real, n, nf, k)
 syn = B.zeros(k, nf)
 for i, j in enumerate(order):
     B.copy_row(real, j, syn, i, nf)
-d = Distiller(B, nf, n, k, cfg["embed_dim"])
+d = Distiller(B, nf, k, cfg["embed_dim"])
 first, last = d.run(real, n, syn, k, Rng(cfg["distill_seed"]), cfg["distill_iters"], cfg["distill_lr"],
                     cfg["distill_mu"])
 out["herding"] = order
