@@ -224,7 +224,8 @@ class Learner:
         nf = self.n_features
         rows = self.replay.capacity + self.max_samples
         # built in locals and kept only when all of it fits: a MemoryError frees it all
-        d = Distiller(self.B, nf, self.hp["max_per_class"], self.hp["embed_dim"])
+        # a class never distils more rows than one call takes (k = min(quota, n_train))
+        d = Distiller(self.B, nf, min(self.hp["max_per_class"], self.max_samples), self.hp["embed_dim"])
         tables = [array("H", bytearray(2 * rows)) for _ in range(3)]  # no list grows mid-call
         buf = array("f", bytearray(4 * nf))
         X = self.B.zeros(self.max_samples, nf)

@@ -37,6 +37,7 @@ SELECTABLE = ("lr", "epochs", "distill_lr")
 TOLERANCES = (0.02, 0.05, 0.1, 0.2, 0.4, 1.0)   # growth target = fixed base val. accuracy - tolerance
 SELECT_ORDERS = 3   # class orders averaged when the growth target is chosen on validation
 RAM_LIMIT = 96 * 1024
+WIDTHS = (64, 48, 32, 24, 16)   # max_hidden candidates, widest first
 FLASH_LIMIT = 256 * 1024
 N_BASE = 2
 VAL_FRACTION = 0.2
@@ -149,23 +150,17 @@ def budget_bytes(n_train, n_features, percent):
     return int(n_train * baselines.sample_bytes(n_features) * percent / 100.0)
 
 
-def ram_estimate(n_inputs, n_features, max_hidden, max_classes, batch, n_new, memory_bytes, embed_dim,
-                 val_every=5):
-    """Bytes of the buffers the board allocates for the trainable part and one learn_class call
-    (device/tinycil: Net, Replay, Learner, Distiller), float32 = 4 bytes; interpreter overhead and
-    the caller's raw samples excluded (listed separately)."""
-    nf, H, C, b = n_features, max_hidden, max_classes, batch
-    net = 3 * 4 * (nf * H + H * C) + 3 * 4 * (H + C) + 4 * b * (H + C) + 4 * b * H + 4 * b * nf
-    cap = memory_bytes // baselines.sample_bytes(nf)
-    replay = cap * (nf + 4 + 2)
-    n_val = n_new // val_every if val_every > 1 and n_new >= 2 * val_every else 0
-    n_tr = n_new - n_val
-    k = min(cap, n_tr)
-    call = 4 * n_new * nf + 4 * n_tr * nf + 4 * k * nf
-    distiller = 4 * (embed_dim * nf + max(n_tr, k) * embed_dim + k * embed_dim + 2 * embed_dim + 2 * k * nf)
-    io = 2 * 4 * max(n_inputs, nf)
-    return {"net": net, "replay": replay, "learn_class": call + distiller + io,
-            "total": net + replay + call + distiller + io, "raw_samples_f32": 4 * n_new * n_inputs}
+def ram_estimate(n_inputs, n_features, max_hidden, max_classes, hp, n_new, memory_bytes):
+    """Bytes of the buffers a board allocates for the trainable part and one learn_class call
+    (reference.board_ram, FORMAT.md section 8, checked against the device code by
+    tests/test_ram.py) for a learner taking n_new samples per call (max_samples = n_new);
+    interpreter overhead, the front-end and the caller's raw samples are excluded (the
+    last listed separately)."""
+    ram = ref.board_ram(n_inputs, n_features, max_hidden, max_classes, batch=hp["batch"],
+                        memory_bytes=memory_bytes, max_per_class=hp["max_per_class"], embed_dim=hp["embed_dim"],
+                        max_samples=n_new)
+    ram["raw_samples_f32"] = 4 * n_new * n_inputs
+    return ram
 
 
 # ---- the base ------------------------------------------------------------------------
@@ -434,21 +429,21 @@ def select_target(split, st, hyper, nf_out, trials, bar):
 
 
 def learner_defaults(D, st):
-    """Widths from the board's RAM budget (not tuned): the widest max_hidden in (64, 48, 32, 24, 16)
+    """Widths from the board's RAM budget (not tuned): the widest max_hidden in WIDTHS
     whose buffers fit RAM_LIMIT; min_hidden 8, grow_step 8; the board's other defaults."""
     nf_out = N_FEATURES.get(D.name, 32 if D.n_features > 128 else None)
     nf = nf_out or D.n_features
     hp = dict(ref.HYPER)
     n_classes = len(D.classes)
     mem = budget_bytes(len(D.y_train), nf, st["memory_percent"])
-    for H in (64, 48, 32, 24, 16):
-        ram = ram_estimate(D.n_features, nf, H, n_classes, hp["batch"], st["new_per_class"], mem, hp["embed_dim"])
-        if ram["total"] <= RAM_LIMIT:
-            break
     # max_per_class never binds before the byte budget does (any sweep size)
     cap = budget_bytes(len(D.y_train), nf, max([st["memory_percent"]] + st["sweep"])) // baselines.sample_bytes(nf)
+    hp["max_per_class"] = max(1, min(ref.MAX_SAMPLES, cap))
+    for H in WIDTHS:
+        if ram_estimate(D.n_features, nf, H, n_classes, hp, st["new_per_class"], mem)["total"] <= RAM_LIMIT:
+            break
     d = {"max_hidden": H, "min_hidden": 8, "grow_step": 8, "max_classes": n_classes,
-         "lr": hp["lr"], "epochs": hp["epochs"], "distill_lr": 0.1, "max_per_class": max(1, min(ref.MAX_SAMPLES, cap))}
+         "lr": hp["lr"], "epochs": hp["epochs"], "distill_lr": 0.1, "max_per_class": hp["max_per_class"]}
     return d, nf_out, nf
 
 
@@ -656,13 +651,14 @@ def deploy_info(base, D, st, hyper):
     lrn = base.prepared.get("ours") or base.lrn0
     from . import frontend as fe
     flash = fe.nbytes(lrn.frontend) if lrn.frontend else 0
-    ram = ram_estimate(D.n_features, lrn.n_features, hyper["max_hidden"], len(D.classes), lrn.hp["batch"],
-                       st["new_per_class"], max(base.memory_bytes, 1), lrn.hp["embed_dim"])
+    hp = dict(lrn.hp, max_per_class=hyper["max_per_class"])
+    ram = ram_estimate(D.n_features, lrn.n_features, hyper["max_hidden"], len(D.classes), hp,
+                       st["new_per_class"], max(base.memory_bytes, 1))
     per_pct = {}
     for p in sorted({st["memory_percent"]} | set(st["sweep"])):
         mb = budget_bytes(base.n_train_full, lrn.n_features, p)
-        per_pct[str(p)] = ram_estimate(D.n_features, lrn.n_features, hyper["max_hidden"], len(D.classes),
-                                       lrn.hp["batch"], st["new_per_class"], mb, lrn.hp["embed_dim"])["total"]
+        per_pct[str(p)] = ram_estimate(D.n_features, lrn.n_features, hyper["max_hidden"], len(D.classes), hp,
+                                       st["new_per_class"], mb)["total"]
     return {"ram_total_by_percent": per_pct, "frontend_bytes_int8": flash, "frontend_fits_flash": flash <= FLASH_LIMIT, "ram": ram,
             "ram_fits": ram["total"] <= RAM_LIMIT, "max_hidden": hyper["max_hidden"],
             "frontend": ("PCA %d -> %d, int8" % (D.n_features, lrn.n_features)) if lrn.frontend else "none",

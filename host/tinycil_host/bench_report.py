@@ -349,21 +349,22 @@ def _deploy(L, results):
     a = L.append
     a("## Deployability (96 KB RAM for the trainable part, 256 KB flash for a frozen front-end)")
     a("")
-    a("| data set | front-end | front-end int8 bytes | fits 256 KB | net buffers (W, momentum, grads, activations) | "
-      "replay | one learn_class call | total RAM | fits 96 KB | the caller's raw samples (f32) |")
-    a("|---|---|---|---|---|---|---|---|---|---|")
+    a("| data set | front-end | front-end int8 bytes | fits 256 KB | net buffers (W, momentum, activations) | "
+      "replay | input scaling and rows | learn_class workspace | total RAM | fits 96 KB | the caller's raw samples (f32) |")
+    a("|---|---|---|---|---|---|---|---|---|---|---|")
     for name, d in results["datasets"].items():
         dep = d["info"].get("deploy")
         if not dep:
             continue
         r = dep["ram"]
-        a("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+        a("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             name, dep["frontend"], _si(dep["frontend_bytes_int8"]), "yes" if dep["frontend_fits_flash"] else "**no**",
-            _si(r["net"]), _si(r["replay"]), _si(r["learn_class"]), _si(r["total"]),
+            _si(r["net"]), _si(r["replay"]), _si(r.get("input")), _si(r["learn_class"]), _si(r["total"]),
             "yes" if dep["ram_fits"] else "**no**", _si(r["raw_samples_f32"])))
     a("")
-    a("RAM is computed from the buffers the device code allocates (device/tinycil: Net, Replay, Learner, "
-      "Distiller) at max_hidden and the largest memory budget of the run; MicroPython's own overhead is not "
+    a("RAM is what the device code allocates (device/FORMAT.md section 8, `reference.board_ram`; tests/test_ram.py "
+      "checks it against real device learners) at max_hidden, the main memory budget and max_samples = the "
+      "samples per call; MicroPython's own overhead is not "
       "included (see `tinycil bench-device` for measured peak heap). The device code currently loads the "
       "front-end's int8 weights into RAM (FRNT chunk); the table lists them as flash because a board could "
       "keep them in a frozen module. The caller's raw samples for one call (float32) are listed separately: "

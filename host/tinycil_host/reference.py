@@ -316,6 +316,23 @@ def sample_bytes(n_features):
     return n_features + 4
 
 
+def board_ram(n_inputs, n_features, max_hidden, max_classes, n_layers=1, batch=16, memory_bytes=6400,
+              max_per_class=10, embed_dim=32, max_samples=64, widest_frontend=0):
+    """Bytes of the buffers a board's Learner allocates, by FORMAT.md section 8 (front-end and
+    interpreter overhead excluded): {"net", "replay", "input", "learn_class", "total"}."""
+    nf, b, S = n_features, batch, max_samples
+    caps = [nf] + [max_hidden] * n_layers + [max_classes]
+    outs = caps[1:]
+    net = 4 * (2 * sum(o * i + o for o, i in zip(outs, caps)) + b * sum(outs) + b * sum(outs[:-1]) + b * nf)
+    cap = memory_bytes // sample_bytes(nf)
+    replay = cap * (nf + 4 + 2)
+    inp = 4 * (2 * n_inputs + 2 * max(n_inputs, nf, widest_frontend))
+    k, ch = min(max_per_class, S), min(8, embed_dim)
+    distiller = 4 * (ch * nf + 2 * k * ch + 2 * ch + 3 * k * nf + 2 * nf) + 8 * 3 * nf
+    work = 4 * S * nf + 2 * 3 * (cap + S) + 4 * nf + distiller
+    return {"net": net, "replay": replay, "input": inp, "learn_class": work, "total": net + replay + inp + work}
+
+
 class Replay:
     """int8 samples with a float32 scale each, grouped by class in insertion order."""
 

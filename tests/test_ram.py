@@ -1,0 +1,94 @@
+"""The host's RAM figures (reference.board_ram, used by the benchmark's 96 KB check) are the
+buffers the device code really allocates: real device Learners (pure backend, run here under
+CPython, where array('f') is float32 as on a board) are walked and their arrays summed.
+"""
+import sys
+from array import array
+from pathlib import Path
+
+import pytest
+
+from tinycil_host import reference as ref
+
+DEVICE = str(Path(__file__).resolve().parent.parent / "device")
+
+
+@pytest.fixture(scope="module")
+def device_learner():
+    sys.path.insert(0, DEVICE)
+    try:
+        from tinycil.learner import Learner
+        yield Learner
+    finally:
+        sys.path.remove(DEVICE)
+        for name in [m for m in sys.modules if m == "tinycil" or m.startswith("tinycil.")]:
+            del sys.modules[name]
+
+
+def buffer_bytes(obj, seen):
+    """Bytes of every array and bytearray reachable from obj (skipping the backend module)."""
+    if id(obj) in seen:
+        return 0
+    seen.add(id(obj))
+    if isinstance(obj, array):
+        return len(obj) * obj.itemsize
+    if isinstance(obj, bytearray):
+        return len(obj)
+    if isinstance(obj, (list, tuple)):
+        return sum(buffer_bytes(x, seen) for x in obj)
+    if isinstance(obj, dict):
+        return sum(buffer_bytes(x, seen) for x in obj.values())
+    if type(obj).__module__.startswith("tinycil."):
+        return sum(buffer_bytes(v, seen) for k, v in vars(obj).items() if k != "B")
+    return 0
+
+
+PARTS = {
+    "net": ("net",),
+    "replay": ("replay",),
+    "input": ("offset", "scale", "_x", "_y"),
+    "learn_class": ("_X", "_order", "_rows", "_pred", "_buf", "_distiller"),
+}
+
+
+def pca_frontend(n_in, n_out):
+    return [(bytes(n_out * n_in), n_out, n_in, False, [0.01] * n_out, [0.0] * n_out)]
+
+
+CONFIGS = [
+    # the board's defaults on digits-sized inputs
+    dict(n_inputs=64),
+    # an MNIST-sized learner behind a PCA front-end, the benchmark's large budget
+    dict(n_inputs=784, n_features=32, max_hidden=48, max_classes=10, memory_bytes=21600, max_per_class=200,
+         max_samples=50, frontend=pca_frontend(784, 32)),
+    # two hidden layers, small batch and embedding, max_per_class below max_samples
+    dict(n_inputs=20, max_hidden=24, min_hidden=8, max_classes=5, n_layers=2, memory_bytes=500, batch=8,
+         embed_dim=4, max_per_class=3, max_samples=12),
+]
+
+
+@pytest.mark.parametrize("cfg", CONFIGS, ids=["digits-defaults", "mnist-pca", "two-layers"])
+def test_board_ram_is_what_the_device_allocates(device_learner, cfg):
+    cfg = dict(cfg)
+    lrn = device_learner(path=None, **cfg)
+    seen = set()
+    measured = {part: sum(buffer_bytes(getattr(lrn, a), seen) for a in attrs) for part, attrs in PARTS.items()}
+    # nothing outside the listed attributes holds a buffer, except the front-end
+    rest = sum(buffer_bytes(v, seen) for k, v in vars(lrn).items() if not k.startswith("_frontend"))
+    assert rest == 0
+    front = cfg.pop("frontend", None)
+    n_inputs = cfg.pop("n_inputs")
+    n_features = cfg.pop("n_features", n_inputs)
+    cfg.pop("min_hidden", None)
+    want = ref.board_ram(n_inputs, n_features, cfg.pop("max_hidden", 32), cfg.pop("max_classes", 16),
+                         widest_frontend=max([f[1] for f in front]) if front else 0, **cfg)
+    assert {p: want[p] for p in PARTS} == measured
+    assert want["total"] == sum(measured.values())
+
+
+def test_preallocate_false_defers_only_the_workspace(device_learner):
+    lrn = device_learner(64, path=None, preallocate=False)
+    seen = set()
+    assert buffer_bytes(lrn._X, seen) == 0
+    want = ref.board_ram(64, 64, 32, 16)
+    assert buffer_bytes(lrn.net, seen) == want["net"]
