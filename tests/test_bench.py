@@ -97,3 +97,16 @@ def test_fit_flops_counts_forward_backward_and_updates():
     assert one == 3 * F - 2 * 12 + 5 * 2 + 4 * baselines.mlp_params(sizes)
     assert baselines.fit_flops(sizes, 32, 2, 16) == 2 * (32 * (one - 4 * baselines.mlp_params(sizes))
                                                          + 2 * 4 * baselines.mlp_params(sizes))
+
+
+def test_growth_rule_is_the_cheapest_within_a_point_of_fixed():
+    c = lambda step, tol, acc, flops: {"grow_step": step, "tolerance": tol, "val_final_acc": acc,
+                                      "inference_flops": flops}
+    cands = [c(8, 0.02, 0.80, 4000), c(16, 0.02, 0.81, 4000), c(8, 0.4, 0.795, 2000), c(16, 0.4, 0.70, 600)]
+    best = bench.cheapest_within_a_point(cands, fixed_val=0.803)
+    assert (best["grow_step"], best["tolerance"]) == (8, 0.4)
+    assert best["chosen"].startswith("within 1 point of fixed")
+    # nothing reaches fixed: the cheapest within a point of ours' best (0.81), ties to the more accurate
+    best = bench.cheapest_within_a_point(cands, fixed_val=0.85)
+    assert (best["grow_step"], best["tolerance"]) == (16, 0.02)
+    assert best["chosen"].startswith("nothing within 1 point of fixed")

@@ -188,13 +188,13 @@ def markdown(results, plots, out):
       "nothing; joint keeps every training row it saw (float32, shown for reference).")
     a("- **Validation, never test.** A stratified 20 %% validation split is carved from each training split "
       "(`datasets.validation_split`). Choices made on it: learning rate and epochs (grid `%s`, by the fixed "
-      "network's final validation accuracy on order 0, then used by every network method), the growth target "
-      "(the tolerance with the fewest FLOPs of `ours` within 1 point of fixed on validation, mean of the "
-      "first 3 class orders; when no tolerance gets there, within 1 point of the best any tolerance gives "
-      "`ours`), the base width "
+      "network's final validation accuracy on order 0, then used by every network method), `ours`' growth "
+      "rule (the growth target's tolerance and the grow_step, 8 or 16: the pair with the fewest FLOPs of `ours` "
+      "within 1 point of fixed on validation, mean of the first 3 class orders; when no pair gets there, "
+      "within 1 point of the best any pair gives `ours`), the base width "
       "(`prepare`'s size search on its own split of the base classes' training rows), and kNN's "
-      "k (1/3/5). Widths are not tuned: max_hidden is the widest of 64/48/32/24/16 whose buffers fit 96 KB, "
-      "min_hidden = grow_step = 8." % (st["select"] or "none: board defaults"))
+      "k (1/3/5). max_hidden is not tuned: it is the widest of 64/48/32/24/16 whose buffers fit 96 KB "
+      "(device/FORMAT.md section 8), the fixed network's width; min_hidden = 8." % (st["select"] or "none: board defaults"))
     a("- **FLOPs**: 2 per multiply-add. Inference: the trainable network of the final model (the frozen front-end "
       "is listed separately and is the same for every method). Training: everything the board does over the "
       "run's `learn_class` calls: forward + backward + momentum updates of every fit (including refits after "
@@ -279,12 +279,14 @@ def _dataset(L, name, d, st):
             " ".join("%s %g" % (k, t[k]) for k in ("lr", "epochs", "distill_lr") if k in t) + ": %.3f" % t["val_final_acc"] for t in info["selection"]))
     if info.get("target_selection"):
         chosen = [t["chosen"] for t in info["target_selection"] if "chosen" in t]
-        a("- growth target (tolerance below the fixed base model's validation accuracy; fewest FLOPs of `ours` "
-          "within 1 point of fixed on validation, mean of 3 orders, else within 1 point of ours' best): " + "; ".join(
-            "tol %g (target %s): val %.3f, %s FLOPs" % (t["tolerance"], "%.3f" % t["target"] if "target" in t else "-",
-                                                     t["val_final_acc"], _si(t["inference_flops"]))
-            for t in info["target_selection"]) + " -> **tolerance %g**" % hp.get("tolerance", 0.02)
-          + (" (%s)" % chosen[0] if chosen else ""))
+        a("- growth rule (grow_step, and the tolerance below the fixed base model's validation accuracy that sets "
+          "the target; fewest FLOPs of `ours` within 1 point of fixed on validation, mean of 3 orders, else within "
+          "1 point of ours' best): " + "; ".join(
+            "step %s tol %g (target %s): val %.3f, %s FLOPs" % (
+                t.get("grow_step", 8), t["tolerance"], "%.3f" % t["target"] if "target" in t else "-",
+                t["val_final_acc"], _si(t["inference_flops"]))
+            for t in info["target_selection"]) + " -> **grow_step %s, tolerance %g**" % (
+                hp.get("grow_step"), hp.get("tolerance", 0.02)) + (" (%s)" % chosen[0] if chosen else ""))
     a("")
     a("| method | final acc % | avg incr. acc % | forgetting (points) | inference FLOPs | training FLOPs | "
       "params | replay bytes | % of data set | final hidden |")
