@@ -92,3 +92,27 @@ def test_preallocate_false_defers_only_the_workspace(device_learner):
     assert buffer_bytes(lrn._X, seen) == 0
     want = ref.board_ram(64, 64, 32, 16)
     assert buffer_bytes(lrn.net, seen) == want["net"]
+
+
+@pytest.mark.parametrize("shapes", [[(12, 100, False)], [(24, 100, True), (12, 24, False)],
+                                    [(30, 100, True), (16, 30, True), (12, 16, False)]], ids=["1", "2", "3"])
+def test_frontend_layers_fit_the_trimmed_rows(device_learner, shapes):
+    """Only the input row is n_inputs wide; front-end layers alternate between it and the narrow
+    row, call after call, and give the reference's features."""
+    import numpy as np
+    from tinycil_host.store import FrontLayer
+    rng = np.random.default_rng(3)
+    host = [FrontLayer(rng.integers(-127, 128, (o, i)), rng.uniform(0.001, 0.01, o), rng.normal(0, 0.1, o), relu)
+            for o, i, relu in shapes]
+    dev = [(f.q.tobytes(), f.q.shape[0], f.q.shape[1], f.relu, list(map(float, f.scale)), list(map(float, f.bias)))
+           for f in host]
+    off, sc = rng.normal(0, 1, 100).astype(np.float32), rng.uniform(0.5, 2, 100).astype(np.float32)
+    lrn = device_learner(100, 12, frontend=dev, input_offset=list(map(float, off)),
+                         input_scale=list(map(float, sc)), path=None)
+    X = rng.normal(0, 3, (4, 100)).astype(np.float32)
+    want = ref.Learner(100, 12, frontend=host, input_offset=off, input_scale=sc).features(X)
+    got = []
+    for x in X:
+        lrn._feature_row(list(map(float, x)), "x", lrn._X, 0)
+        got.append(list(lrn.B.row(lrn._X, 0, 12)))
+    np.testing.assert_allclose(np.array(got), want, rtol=1e-4, atol=1e-4)

@@ -92,8 +92,10 @@ class Learner:
             self._workspace()
         self._frontend = []
         self._set_frontend(frontend or [])
+        # the input row (and every second front-end layer's output), then the other
+        # layers' outputs: only the first needs n_inputs (12 KB of floats at 3072 inputs)
         self._x = self.B.zeros(1, max(n_inputs, n_features, _widest(frontend)))
-        self._y = self.B.zeros(1, max(n_inputs, n_features, _widest(frontend)))
+        self._y = self.B.zeros(1, max(n_features, _widest(frontend)))
         # computing only after every long-lived buffer exists: the temporary floats of
         # the initialisation then free up behind them instead of between them
         self.net.set_hidden(min_hidden, self.rng)
@@ -457,10 +459,10 @@ class Learner:
                 raise ValueError("%s[%d] is %g after input scaling; values must lie within +-%g"
                                  % (what, j, a, MAX_ABS))
             B.put(v, 0, j, a)
+        out = self._y
         for (Wq, scales, bias, n_out, n_in, relu) in self._frontend:
-            B.qlinear(v, Wq, scales, bias, self._y, n_in, n_out, relu)
-            v, self._y = self._y, v
-        self._x = v
+            B.qlinear(v, Wq, scales, bias, out, n_in, n_out, relu)
+            v, out = out, v
         B.copy_row(v, 0, dst, r, self.n_features)
 
     # ---- state (for store.py) ---------------------------------------------------

@@ -326,7 +326,7 @@ def board_ram(n_inputs, n_features, max_hidden, max_classes, n_layers=1, batch=1
     net = 4 * (2 * sum(o * i + o for o, i in zip(outs, caps)) + b * sum(outs) + b * sum(outs[:-1]) + b * nf)
     cap = memory_bytes // sample_bytes(nf)
     replay = cap * (nf + 4 + 2)
-    inp = 4 * (2 * n_inputs + 2 * max(n_inputs, nf, widest_frontend))
+    inp = 4 * (2 * n_inputs + max(n_inputs, nf, widest_frontend) + max(nf, widest_frontend))
     k, ch = min(max_per_class, S), min(8, embed_dim)
     distiller = 4 * (ch * nf + 2 * k * ch + 2 * ch + 3 * k * nf + 2 * nf) + 8 * 3 * nf
     work = 4 * S * nf + 2 * 3 * (cap + S) + 4 * nf + distiller
