@@ -64,10 +64,18 @@ CONFIGS = [
     # two hidden layers, small batch and embedding, max_per_class below max_samples
     dict(n_inputs=20, max_hidden=24, min_hidden=8, max_classes=5, n_layers=2, memory_bytes=500, batch=8,
          embed_dim=4, max_per_class=3, max_samples=12),
+    # the distiller's rows: the most training rows of a call, 12 - 12 // 5 = 10 ...
+    dict(n_inputs=8, memory_bytes=2000, max_per_class=50, max_samples=12),
+    # ... 9 at 9 samples (below 2 * val_every no row is held out) ...
+    dict(n_inputs=8, memory_bytes=2000, max_per_class=50, max_samples=9),
+    # ... and 9 at 11 (2 held out); all 30 without validation rows
+    dict(n_inputs=8, memory_bytes=2000, max_per_class=50, max_samples=11),
+    dict(n_inputs=8, memory_bytes=2000, max_per_class=50, max_samples=30, val_every=1),
 ]
 
 
-@pytest.mark.parametrize("cfg", CONFIGS, ids=["digits-defaults", "mnist-pca", "two-layers"])
+@pytest.mark.parametrize("cfg", CONFIGS, ids=["digits-defaults", "mnist-pca", "two-layers", "k-10", "k-9", "k-9b",
+                                            "no-validation"])
 def test_board_ram_is_what_the_device_allocates(device_learner, cfg):
     cfg = dict(cfg)
     lrn = device_learner(path=None, **cfg)
@@ -116,3 +124,15 @@ def test_frontend_layers_fit_the_trimmed_rows(device_learner, shapes):
         lrn._feature_row(list(map(float, x)), "x", lrn._X, 0)
         got.append(list(lrn.B.row(lrn._X, 0, 12)))
     np.testing.assert_allclose(np.array(got), want, rtol=1e-4, atol=1e-4)
+
+
+def test_distiller_rows_suffice_for_every_call_size(device_learner):
+    """With max_per_class above a call's training rows, every call size up to max_samples
+    distils all of its training rows in the distiller sized by FORMAT.md 8."""
+    import random
+    rnd = random.Random(5)
+    lrn = device_learner(8, memory_bytes=4000, max_per_class=50, max_samples=11, epochs=1, distill_iters=2,
+                         max_hidden=8, path=None)
+    for c, n in enumerate((11, 9, 10, 3)):
+        rep = lrn.learn_class("c%d" % c, [[rnd.gauss(c, 1) for _ in range(8)] for _ in range(n)], verbose=False)
+        assert rep["synthetic_samples"] == (n - n // 5 if n >= 10 else n)

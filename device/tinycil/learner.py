@@ -226,8 +226,10 @@ class Learner:
         nf = self.n_features
         rows = self.replay.capacity + self.max_samples
         # built in locals and kept only when all of it fits: a MemoryError frees it all
-        # a class never distils more rows than one call takes (k = min(quota, n_train))
-        d = Distiller(self.B, nf, min(self.hp["max_per_class"], self.max_samples), self.hp["embed_dim"])
+        # a class never distils more rows than one call trains on (k = min(quota, n_train))
+        ve, S = self.hp["val_every"], self.max_samples
+        most = max(_train_rows(S, ve), _train_rows(min(S, 2 * ve - 1), ve))
+        d = Distiller(self.B, nf, min(self.hp["max_per_class"], most), self.hp["embed_dim"])
         tables = [array("H", bytearray(2 * rows)) for _ in range(3)]  # no list grows mid-call
         buf = array("f", bytearray(4 * nf))
         X = self.B.zeros(self.max_samples, nf)
@@ -415,7 +417,7 @@ class Learner:
         # training rows, so distillation and training read the first n_train rows in place
         ve = self.hp["val_every"]
         hold = ve > 1 and n >= 2 * ve
-        n_train = n - (n // ve if hold else 0)
+        n_train = _train_rows(n, ve)
         t = 0
         v = n_train
         for i in range(n):
@@ -568,6 +570,11 @@ def _length(x):
 
 def _row_getter(B, M, n):
     return lambda i: B.row(M, i, n)
+
+
+def _train_rows(n, ve):
+    """Training rows of a call with n samples (FORMAT.md 7.1)."""
+    return n - n // ve if ve > 1 and n >= 2 * ve else n
 
 
 def _widest(frontend):

@@ -317,7 +317,7 @@ def sample_bytes(n_features):
 
 
 def board_ram(n_inputs, n_features, max_hidden, max_classes, n_layers=1, batch=16, memory_bytes=6400,
-              max_per_class=10, embed_dim=32, max_samples=64, widest_frontend=0):
+              max_per_class=10, embed_dim=32, max_samples=64, widest_frontend=0, val_every=5):
     """Bytes of the buffers a board's Learner allocates, by FORMAT.md section 8 (front-end and
     interpreter overhead excluded): {"net", "replay", "input", "learn_class", "total"}."""
     nf, b, S = n_features, batch, max_samples
@@ -327,7 +327,9 @@ def board_ram(n_inputs, n_features, max_hidden, max_classes, n_layers=1, batch=1
     cap = memory_bytes // sample_bytes(nf)
     replay = cap * (nf + 4 + 2)
     inp = 4 * (2 * n_inputs + max(n_inputs, nf, widest_frontend) + max(nf, widest_frontend))
-    k, ch = min(max_per_class, S), min(8, embed_dim)
+    ve = val_every
+    train_rows = lambda n: n - n // ve if ve > 1 and n >= 2 * ve else n   # FORMAT.md 7.1
+    k, ch = min(max_per_class, max(train_rows(S), train_rows(min(S, 2 * ve - 1)))), min(8, embed_dim)
     distiller = 4 * (ch * nf + 2 * k * ch + 2 * ch + 3 * k * nf + 2 * nf) + 8 * 3 * nf
     work = 4 * S * nf + 2 * 3 * (cap + S) + 4 * nf + distiller
     return {"net": net, "replay": replay, "input": inp, "learn_class": work, "total": net + replay + inp + work}
