@@ -139,6 +139,22 @@ def test_replay_budget_policy():
         rp.add(2, np.zeros((5, 6), np.float32))
 
 
+def test_held_out_rows_fill_the_quota():
+    # FORMAT.md 7.7, the same scenario as the device's test_learner: 240 bytes = 20 samples
+    rng = np.random.default_rng(3)
+    lrn = Learner(8, max_hidden=8, min_hidden=2, grow_step=2, memory_bytes=240, epochs=10, distill_iters=10)
+    X = rng.uniform(0, 0.2, (10, 8)).astype(np.float32) + np.float32(1.0)
+    rep = lrn.learn_class("a", X, verbose=False)
+    assert (rep["synthetic_samples"], rep["held_out_kept"]) == (8, 2)
+    assert lrn.info()["samples_per_class"] == [10]
+    np.testing.assert_allclose(lrn.replay.values()[8:10], X[[4, 9]], atol=0.01)
+    rep = lrn.learn_class("b", rng.uniform(0, 0.2, (12, 8)).astype(np.float32), verbose=False)
+    assert (rep["synthetic_samples"], rep["held_out_kept"]) == (10, 0)
+    rep = lrn.learn_class("c", rng.uniform(-1, -0.8, (5, 8)).astype(np.float32), verbose=False)
+    assert (rep["synthetic_samples"], rep["held_out_kept"]) == (5, 0)
+    assert lrn.info()["samples_per_class"] == [6, 6, 5]
+
+
 def test_learn_class_grows_to_meet_its_target_and_predicts(digits):
     lrn = Learner(64, max_hidden=9, min_hidden=1, grow_step=4, input_offset=8.0, input_scale=0.125,
                   target=1.0, distill_iters=10, epochs=20)

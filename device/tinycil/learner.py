@@ -278,7 +278,13 @@ class Learner:
                 stalled = True
                 break
 
-        # 5. save
+        # 5. keep held-out rows where the quota has room: a call's samples are the budget's
+        # to use, and after the check they are spent (FORMAT.md 7.7)
+        kept = min(quota - k, len(val))
+        if kept > 0:
+            self.replay.add(c, B, X, kept, n_train)
+
+        # 6. save
         size = 0
         if self.path is not None:
             size = self.save()
@@ -288,7 +294,7 @@ class Learner:
             "hidden_before": hidden_before, "hidden": list(self.net.hidden),
             "grew": self.net.hidden[0] > hidden_before, "growth_stalled": stalled, "train_loss": loss,
             "distill_loss": (d_first, d_last), "samples": n, "validation_samples": len(val),
-            "synthetic_samples": k, "samples_per_class": quota,
+            "synthetic_samples": k, "held_out_kept": kept, "samples_per_class": quota,
             "flops_per_inference": self.net.flops() + self._frontend_flops(), "params": self.net.params(),
             "memory_bytes_used": self.replay.bytes_used(), "file_bytes": size,
         }

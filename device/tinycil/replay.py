@@ -85,12 +85,12 @@ class Replay:
             w += 1
         self.n = w
 
-    def add(self, c, B, M, k):
-        """Append rows 0..k-1 of matrix M as samples of class c."""
+    def add(self, c, B, M, k, first=0):
+        """Append rows first..first+k-1 of matrix M as samples of class c."""
         if self.n + k > self.capacity:
             raise ValueError("replay budget full: %d + %d samples > %d" % (self.n, k, self.capacity))
         nf = self.n_feat
-        for r in range(k):
+        for r in range(first, first + k):
             scale, q = quantize_row(B.row(M, r, nf), nf)
             i = self.n
             self.cls[i] = c

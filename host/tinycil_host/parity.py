@@ -202,6 +202,8 @@ def compare(work, cfg, ref, host_f32, host_int8):
     rows += [
         _same("learn_class: widths, classes", (rep["hidden_before"], rep["hidden"], st["classes"]),
               (ref["learn"]["hidden_before"], ref["learn"]["hidden"], rs["classes"])),
+        _same("learn_class: samples kept (distilled, held out)", (rep["synthetic_samples"], rep["held_out_kept"]),
+              (ref["learn"]["synthetic_samples"], ref["learn"]["held_out_kept"])),
         _same("learn_class: rng state after", st["rng_state"], rs["rng_state"]),
         _row("learn_class: weights", np.concatenate([np.concatenate([W.ravel(), b]) for W, b in st["dense"]]),
              np.concatenate([np.concatenate([W.ravel(), b]) for W, b in rs["dense"]]), TOL["learn"]),

@@ -552,13 +552,17 @@ class Learner:
                 log("grow: the widening did not raise the check; growth stops")
                 stalled = True
                 break
+        # FORMAT.md 7.7: held-out rows fill what the quota leaves, after the distilled ones
+        kept = min(quota - k, len(val))
+        if kept > 0:
+            self.replay.add(c, X[val[:kept]])
         size = self.save() if self.path is not None else 0
         return {
             "label": label, "accuracy": acc, "target": target, "met_target": acc >= target,
             "hidden_before": hidden_before, "hidden": list(self.net.hidden),
             "grew": self.net.hidden[0] > hidden_before, "growth_stalled": stalled, "train_loss": loss,
             "distill_loss": (d_first, d_last), "samples": n, "validation_samples": len(val),
-            "synthetic_samples": k, "samples_per_class": quota,
+            "synthetic_samples": k, "held_out_kept": kept, "samples_per_class": quota,
             "flops_per_inference": self.net.flops() + self.frontend_flops(), "params": self.net.params(),
             "memory_bytes_used": self.replay.bytes_used(), "file_bytes": size,
         }

@@ -101,6 +101,30 @@ def test_budget_shrinks_old_classes_but_keeps_every_class(ctx):
     rmtree(path + "2")
 
 
+def test_held_out_rows_fill_the_quota(ctx):
+    # FORMAT.md 7.7. 240 bytes = 20 samples. 10 samples give 8 training rows (distilled into
+    # 8) and 2 held out; the quota of 10 has room for both, stored last and quantized.
+    path = ctx["tmp"] + "/keep"
+    l = _new(ctx, path)
+    X = _blob(3, 10, CENTRES[0])
+    rep = l.learn_class("a", X, verbose=False)
+    check(rep["synthetic_samples"] == 8 and rep["held_out_kept"] == 2, "report %r" % rep)
+    check(l.info()["samples_per_class"] == [10], "per class %r" % l.info()["samples_per_class"])
+    out = [0.0] * N_IN
+    for slot, i in ((8, 4), (9, 9)):
+        l.replay.row_values(slot, out)
+        err = max(abs(out[j] - X[i][j]) for j in range(N_IN))
+        check(err <= 0.01, "slot %d is not held-out sample %d (error %g)" % (slot, i, err))
+    # no room left (12 samples: 10 training rows fill the quota of 10) ...
+    rep = l.learn_class("b", _blob(4, 12, CENTRES[1]), verbose=False)
+    check(rep["synthetic_samples"] == 10 and rep["held_out_kept"] == 0, "report %r" % rep)
+    # ... and nothing held out (5 samples: below 2 * val_every)
+    rep = l.learn_class("c", _blob(5, 5, CENTRES[2]), verbose=False)
+    check(rep["synthetic_samples"] == 5 and rep["held_out_kept"] == 0, "report %r" % rep)
+    check(l.info()["samples_per_class"] == [6, 6, 5], "per class %r" % l.info()["samples_per_class"])
+    rmtree(path)
+
+
 def test_bad_input_changes_nothing(ctx):
     path = ctx["tmp"] + "/bad"
     l = _new(ctx, path)

@@ -128,7 +128,7 @@ ni = l.n_inputs
 samples = [X[i * ni:(i + 1) * ni] for i in range(cfg["learn_n"])]
 rep = l.learn_class(cfg["learn_label"], samples, target=cfg["learn_target"], verbose=False, seed=cfg["learn_seed"])
 out["learn"] = dict((key, rep[key]) for key in ("accuracy", "hidden", "hidden_before", "train_loss", "distill_loss",
-                                               "synthetic_samples", "validation_samples"))
+                                               "synthetic_samples", "held_out_kept", "validation_samples"))
 
 with open(W + "/output.json", "w") as f:
     json.dump(out, f)
