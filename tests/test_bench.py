@@ -110,3 +110,21 @@ def test_growth_rule_is_the_cheapest_within_a_point_of_fixed():
     best = bench.cheapest_within_a_point(cands, fixed_val=0.85)
     assert (best["grow_step"], best["tolerance"]) == (16, 0.02)
     assert best["chosen"].startswith("nothing within 1 point of fixed")
+
+
+def test_joint_choice_trades_points_across_data_sets():
+    def ds(fixed_val, cands):
+        return {"info": {"target_selection": [
+            {"grow_step": 8, "tolerance": tol, "val_final_acc": acc, "inference_flops": fl,
+             "fixed_val_acc": fixed_val, "fixed_inference_flops": 100.0} for tol, acc, fl in cands]}}
+    results = {"datasets": {
+        # a: a cheap rule costs 3 points; b: a cheap rule costs nothing and the full one gains 2
+        "a": ds(0.80, [(0.02, 0.80, 100.0), (0.4, 0.77, 20.0)]),
+        "b": ds(0.60, [(0.02, 0.62, 100.0), (0.4, 0.60, 30.0), (1.0, 0.585, 10.0)]),
+    }}
+    j = bench.joint_choice(results)
+    # (0.4, 0.4): mean loss 1.5 points, too much; (0.4 on a, 0.02 on b): -0.5 points at ratio 0.6;
+    # (0.02 on a, 1.0 on b): -0.75 points at 0.55, the lowest within a point
+    assert {n: c["tolerance"] for n, c in j["choice"].items()} == {"a": 0.02, "b": 1.0}
+    assert abs(j["mean_ratio"] - 0.55) < 1e-9 and abs(j["mean_val_points"] + 0.75) < 1e-9
+    assert bench.joint_choice({"datasets": {"a": ds(0.9, [(0.4, 0.5, 10.0)])}}) is None
