@@ -663,8 +663,8 @@ def deploy_info(base, D, st, hyper):
     from . import frontend as fe
     flash = fe.nbytes(lrn.frontend) if lrn.frontend else 0
     hp = dict(lrn.hp, max_per_class=hyper["max_per_class"])
-    ram = ram_estimate(D.n_features, lrn.n_features, hyper["max_hidden"], len(D.classes), hp,
-                       st["new_per_class"], max(base.memory_bytes, 1))
+    ram = ram_estimate(D.n_features, lrn.n_features, hyper["max_hidden"], len(D.classes), hp, st["new_per_class"],
+                       budget_bytes(base.n_train_full, lrn.n_features, st["memory_percent"]))
     per_pct = {}
     for p in sorted({st["memory_percent"]} | set(st["sweep"])):
         mb = budget_bytes(base.n_train_full, lrn.n_features, p)
