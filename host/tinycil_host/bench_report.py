@@ -174,7 +174,7 @@ def markdown(results, plots, out):
       "classes are the base classes, prepared on the host by `prepare.prepare_learner` (input scaling, "
       "frozen int8 PCA front-end for inputs above 128 numbers, size search, distilled replay, int8 weights); "
       "then every other class arrives once, as one `learn_class` call with %d real training samples "
-      "(its own validation part is every 5th sample, FORMAT.md section 7). Base classes use %d training "
+      "(its own validation part is every 5th sample, FORMAT.md section 7; after the check those rows join the replay set where the class's quota has room, section 7.7). Base classes use %d training "
       "samples each (subsampled, seeded)." % (st["orders"], st["new_per_class"], st["base_per_class"]))
     a("- Test accuracy after the base and after every step is measured on the full test split of the classes "
       "seen so far. Final accuracy: after the last class, over all classes. Average incremental accuracy: mean "
