@@ -1,4 +1,5 @@
-"""Shared fixtures: a virtual board (the MicroPython unix port behind a pty) for mpremote."""
+"""Shared fixtures: a virtual board (the MicroPython unix port behind a pty) for mpremote, and a
+wide-input data set for the front-end."""
 import numpy as np
 import pytest
 
@@ -48,3 +49,18 @@ def digit_files(tmp_path_factory):
     np.savez(files["test"], X=d.X_test[m], y=d.y_test[m], classes=np.array([str(i) for i in range(10)]))
     files["dir"] = out
     return files
+
+
+@pytest.fixture
+def wide_digits(tmp_path):
+    """A user .npz of 16x16 images (digits upsampled, 256 inputs: prepare gives them a PCA
+    front-end) with training rows of classes 3, 4, 5 and every test row; returns its path."""
+    from tinycil_host import datasets
+    ds = datasets.load("digits")
+    up = lambda X: np.kron(X.reshape(-1, 8, 8), np.ones((2, 2), np.float32)).reshape(-1, 256)
+    keep = np.isin(ds.y_train, [3, 4, 5])
+    path = tmp_path / "wide.npz"
+    np.savez(path, X=np.concatenate([up(ds.X_train[keep]), up(ds.X_test)]),
+             y=np.concatenate([ds.y_train[keep], ds.y_test]),
+             split=np.r_[np.zeros(keep.sum()), np.ones(len(ds.y_test))].astype(np.uint8))
+    return path

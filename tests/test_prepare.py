@@ -63,16 +63,10 @@ def test_input_scaling_standardizes():
     assert np.abs(Z.mean(0)).max() < 1e-4 and abs(Z.std() - 1) < 1e-3
 
 
-def test_frontend_for_wide_inputs_runs_on_the_board(tmp_path, digits):
-    # a user .npz of 16x16 images (digits upsampled): 256 inputs get a PCA front-end
+def test_frontend_for_wide_inputs_runs_on_the_board(tmp_path, digits, wide_digits):
+    # 256 inputs get a PCA front-end
     up = lambda X: np.kron(X.reshape(-1, 8, 8), np.ones((2, 2), np.float32)).reshape(-1, 256)
-    keep = np.isin(digits.y_train, [3, 4, 5])
-    path = tmp_path / "wide.npz"
-    X = np.concatenate([up(digits.X_train[keep]), up(digits.X_test)])
-    y = np.concatenate([digits.y_train[keep], digits.y_test])
-    split = np.r_[np.zeros(keep.sum()), np.ones(len(digits.y_test))].astype(np.uint8)
-    np.savez(path, X=X, y=y, split=split)
-    s, lrn = prepare_learner(str(path), ["3", "4"], out=tmp_path / "l", features=16, base_epochs=10,
+    s, lrn = prepare_learner(str(wide_digits), ["3", "4"], out=tmp_path / "l", features=16, base_epochs=10,
                              target=0.9, memory_bytes=800)
     assert s["frontend"]["features"] == 16 and lrn.n_features == 16
     assert s["flops_per_inference"] == 2 * 256 * 16 + 2 * (16 * s["hidden"][0] + s["hidden"][0] * 2)

@@ -136,3 +136,16 @@ def test_distiller_rows_suffice_for_every_call_size(device_learner):
     for c, n in enumerate((11, 9, 10, 3)):
         rep = lrn.learn_class("c%d" % c, [[rnd.gauss(c, 1) for _ in range(8)] for _ in range(n)], verbose=False)
         assert rep["synthetic_samples"] == (n - n // 5 if n >= 10 else n)
+
+
+def test_prepare_states_the_ram_of_the_learner_it_writes(device_learner, tmp_path, wide_digits):
+    """prepare's summary gives the board RAM of its learner; the device package loading that
+    file (default max_samples) allocates exactly that."""
+    from tinycil_host.prepare import prepare_learner
+    s, _ = prepare_learner(str(wide_digits), ["3", "4"], out=tmp_path / "l", features=16, base_epochs=2, target=0.5,
+                           memory_bytes=800, max_classes=6, progress=False)
+    import tinycil
+    lrn = tinycil.load(str(tmp_path / "l"), verbose=False)
+    seen = set()
+    measured = {part: sum(buffer_bytes(getattr(lrn, a), seen) for a in attrs) for part, attrs in PARTS.items()}
+    assert {p: s["board_ram"][p] for p in PARTS} == measured

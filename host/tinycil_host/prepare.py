@@ -21,7 +21,7 @@ import numpy as np
 from . import datasets, frontend, store
 from .cli import CliError
 from .progress import Bar
-from .reference import HYPER, Learner, Net, Rng, balanced_accuracy, distill_class
+from .reference import HYPER, Learner, Net, Rng, balanced_accuracy, board_ram, distill_class
 
 DEFAULTS = dict(max_hidden=32, min_hidden=8, grow_step=8, max_classes=16, n_layers=1, memory_bytes=6400)
 
@@ -219,6 +219,10 @@ def prepare_learner(dataset="digits", base_classes=(0, 1), out=None, *, max_hidd
         "train_samples": int(len(y_tr)), "val_samples": int(len(y_val)), "test_samples": int(len(y_te)),
         "test_accuracy_float": acc_float, "test_accuracy_int8": acc_int8,
         "file_bytes_int8": len(data_int8), "file_bytes_f32": len(data_f32),
+        # what the board allocates for this learner, loaded with the default max_samples (FORMAT.md 8)
+        "board_ram": board_ram(ds.n_features, lrn.n_features, max_hidden, max_classes, n_layers, hp["batch"],
+                               memory_bytes, hp["max_per_class"], hp["embed_dim"],
+                               widest_frontend=max([f.n_out for f in front], default=0), val_every=hp["val_every"]),
         "out": None if out is None else str(Path(out) / store.FILE), "seconds": round(time.time() - t0, 2),
     }
     if out is not None:
@@ -253,4 +257,8 @@ def print_summary(s):
     print("  accuracy    test %.4f float32, %.4f int8 weights (%d test samples)"
           % (s["test_accuracy_float"], s["test_accuracy_int8"], s["test_samples"]))
     print("  file        %s: %d bytes (int8 weights; %d with f32)" % (s["out"], s["file_bytes_int8"], s["file_bytes_f32"]))
+    r = s["board_ram"]
+    print("  board RAM   %.1f KB of buffers: network %.1f, replay %.1f, input %.1f, learn_class %.1f (max_samples 64)%s"
+          % (r["total"] / 1024, r["net"] / 1024, r["replay"] / 1024, r["input"] / 1024, r["learn_class"] / 1024,
+             "; plus the front-end's %.1f KB" % (fr["bytes"] / 1024) if fr else ""))
     print("  time        %.1f s" % s["seconds"])
