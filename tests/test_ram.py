@@ -6,6 +6,7 @@ import sys
 from array import array
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tinycil_host import reference as ref
@@ -107,7 +108,6 @@ def test_preallocate_false_defers_only_the_workspace(device_learner):
 def test_frontend_layers_fit_the_trimmed_rows(device_learner, shapes):
     """Only the input row is n_inputs wide; front-end layers alternate between it and the narrow
     row, call after call, and give the reference's features."""
-    import numpy as np
     from tinycil_host.store import FrontLayer
     rng = np.random.default_rng(3)
     host = [FrontLayer(rng.integers(-127, 128, (o, i)), rng.uniform(0.001, 0.01, o), rng.normal(0, 0.1, o), relu)

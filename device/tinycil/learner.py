@@ -422,8 +422,8 @@ class Learner:
         # validation rows (FORMAT.md 7.1: i % val_every == val_every - 1) go after the
         # training rows, so distillation and training read the first n_train rows in place
         ve = self.hp["val_every"]
-        hold = ve > 1 and n >= 2 * ve
         n_train = _train_rows(n, ve)
+        hold = n_train < n
         t = 0
         v = n_train
         for i in range(n):

@@ -21,7 +21,7 @@ import numpy as np
 from . import datasets, frontend, store
 from .cli import CliError
 from .progress import Bar
-from .reference import HYPER, Learner, Net, Rng, balanced_accuracy, board_ram, distill_class
+from .reference import BOARD_MAX_SAMPLES, HYPER, Learner, Net, Rng, balanced_accuracy, board_ram, distill_class
 
 DEFAULTS = dict(max_hidden=32, min_hidden=8, grow_step=8, max_classes=16, n_layers=1, memory_bytes=6400)
 
@@ -258,7 +258,7 @@ def print_summary(s):
           % (s["test_accuracy_float"], s["test_accuracy_int8"], s["test_samples"]))
     print("  file        %s: %d bytes (int8 weights; %d with f32)" % (s["out"], s["file_bytes_int8"], s["file_bytes_f32"]))
     r = s["board_ram"]
-    print("  board RAM   %.1f KB of buffers: network %.1f, replay %.1f, input %.1f, learn_class %.1f (max_samples 64)%s"
+    print("  board RAM   %.1f KB of buffers: network %.1f, replay %.1f, input %.1f, learn_class %.1f (max_samples %d)%s"
           % (r["total"] / 1024, r["net"] / 1024, r["replay"] / 1024, r["input"] / 1024, r["learn_class"] / 1024,
-             "; plus the front-end's %.1f KB" % (fr["bytes"] / 1024) if fr else ""))
+             BOARD_MAX_SAMPLES, "; plus the front-end's %.1f KB" % (fr["bytes"] / 1024) if fr else ""))
     print("  time        %.1f s" % s["seconds"])

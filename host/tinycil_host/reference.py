@@ -32,6 +32,7 @@ from .store import FrontLayer, Samples, quantize_rows
 F32 = np.float32
 MIN_SAMPLES = 3
 MAX_SAMPLES = 200
+BOARD_MAX_SAMPLES = 64   # the device's default max_samples: the samples one learn_class call can take
 MAX_ABS = 1000.0
 MAX_LABEL_BYTES = 40
 
@@ -316,8 +317,14 @@ def sample_bytes(n_features):
     return n_features + 4
 
 
+def train_rows(n, val_every):
+    """Training rows of a call with n samples (FORMAT.md 7.1): every val_every-th is held out
+    once there are at least two of them."""
+    return n - n // val_every if val_every > 1 and n >= 2 * val_every else n
+
+
 def board_ram(n_inputs, n_features, max_hidden, max_classes, n_layers=1, batch=16, memory_bytes=6400,
-              max_per_class=10, embed_dim=32, max_samples=64, widest_frontend=0, val_every=5):
+              max_per_class=10, embed_dim=32, max_samples=BOARD_MAX_SAMPLES, widest_frontend=0, val_every=5):
     """Bytes of the buffers a board's Learner allocates, by FORMAT.md section 8 (front-end and
     interpreter overhead excluded): {"net", "replay", "input", "learn_class", "total"}."""
     nf, b, S = n_features, batch, max_samples
@@ -328,8 +335,7 @@ def board_ram(n_inputs, n_features, max_hidden, max_classes, n_layers=1, batch=1
     replay = cap * (nf + 4 + 2)
     inp = 4 * (2 * n_inputs + max(n_inputs, nf, widest_frontend) + max(nf, widest_frontend))
     ve = val_every
-    train_rows = lambda n: n - n // ve if ve > 1 and n >= 2 * ve else n   # FORMAT.md 7.1
-    k, ch = min(max_per_class, max(train_rows(S), train_rows(min(S, 2 * ve - 1)))), min(8, embed_dim)
+    k, ch = min(max_per_class, max(train_rows(S, ve), train_rows(min(S, 2 * ve - 1), ve))), min(8, embed_dim)
     distiller = 4 * (ch * nf + 2 * k * ch + 2 * ch + 3 * k * nf + 2 * nf) + 8 * 3 * nf
     work = 4 * S * nf + 2 * 3 * (cap + S) + 4 * nf + distiller
     return {"net": net, "replay": replay, "input": inp, "learn_class": work, "total": net + replay + inp + work}
@@ -521,7 +527,7 @@ class Learner:
         n = len(X)
         c = len(self.classes)
         ve = hp["val_every"]
-        val = [i for i in range(n) if i % ve == ve - 1] if ve > 1 and n >= 2 * ve else []
+        val = [i for i in range(n) if i % ve == ve - 1] if train_rows(n, ve) < n else []
         train = [i for i in range(n) if i not in val]
         check_rows = X[val if val else train]
         hidden_before = self.net.hidden[0]
