@@ -128,3 +128,52 @@ def test_joint_choice_trades_points_across_data_sets():
     assert {n: c["tolerance"] for n, c in j["choice"].items()} == {"a": 0.02, "b": 1.0}
     assert abs(j["mean_ratio"] - 0.55) < 1e-9 and abs(j["mean_val_points"] + 0.75) < 1e-9
     assert bench.joint_choice({"datasets": {"a": ds(0.9, [(0.4, 0.5, 10.0)])}}) is None
+
+
+def test_narrowest_width_within_a_point_of_the_widest():
+    c = lambda H, acc: {"max_hidden": H, "val_final_acc": acc, "inference_flops": 100.0 * H}
+    # 24 is the narrowest within a point of 64's 0.800 (16 is 1.5 points short; 48 is wider)
+    best, ratio = bench.narrowest_within_a_point([c(8, 0.70), c(16, 0.785), c(24, 0.792), c(48, 0.81), c(64, 0.80)])
+    assert best["max_hidden"] == 24 and abs(ratio - 24 / 64) < 1e-12
+    # a failed width (-1) never qualifies; the widest always does
+    best, ratio = bench.narrowest_within_a_point([c(8, -1.0), c(16, 0.5), c(32, 0.9)])
+    assert best["max_hidden"] == 32 and ratio == 1.0
+    assert bench.narrowest_within_a_point([]) == (None, None)
+    results = {"datasets": {"a": {"info": {"width_curve": [c(8, 0.70), c(16, 0.795), c(32, 0.80)]}},
+                            "b": {"info": {"width_curve": [c(8, 0.20), c(64, 0.30)]}},
+                            "quick": {"info": {"width_curve": []}}}}
+    nw = bench.narrowest_widths(results)
+    assert set(nw["per_dataset"]) == {"a", "b"}
+    assert nw["per_dataset"]["a"]["max_hidden"] == 16 and abs(nw["per_dataset"]["a"]["val_points"] + 0.5) < 1e-9
+    assert abs(nw["mean_ratio"] - (0.5 + 1.0) / 2) < 1e-12
+    from tinycil_host import bench_report
+    lines = []
+    bench_report._width_curves(lines.append, results, nw)
+    table = [ln for ln in lines if ln.startswith("| a |") or ln.startswith("| b |")]
+    assert table[0] == "| a | 70.0 | 79.5 | 80.0 | - | 16 (-0.5 points) | 0.50 |"
+    assert table[1] == "| b | 20.0 | - | - | 30.0 | 64 (+0.0 points) | 1.00 |"
+
+
+def test_width_curve_trains_the_fixed_network_at_each_narrower_width():
+    from argparse import ArgumentParser
+    from tinycil_host import datasets
+    from tinycil_host.progress import Bar
+    p = ArgumentParser()
+    bench.add_arguments(p)
+    st = bench.settings_from(p.parse_args(["--out", "x", "--orders", "1", "--base-per-class", "40",
+                                           "--new-per-class", "20"]))
+    D = datasets.load("digits")
+    hyper, nf_out, nf = bench.learner_defaults(D, st)
+    hyper = dict(hyper, max_hidden=32, epochs=5)
+    split = bench.Split(D, st["seed"], nf)
+    trial = {"fixed_val_acc": 0.5, "fixed_inference_flops": 1234.0}
+    with Bar(10, enabled=False) as bar:
+        curve = bench.width_curve(split, st, hyper, nf_out, [trial], bar)
+    assert [c["max_hidden"] for c in curve] == [8, 16, 24, 32]
+    # the narrower ones were run: FLOPs of a network that width, accuracy a real fraction
+    for c in curve[:-1]:
+        assert c["inference_flops"] == 2 * c["max_hidden"] * (D.n_features + len(D.classes))
+        assert 0.0 < c["val_final_acc"] <= 1.0
+    # the widest is select_target's fixed run, not run again
+    assert (curve[-1]["val_final_acc"], curve[-1]["inference_flops"]) == (0.5, 1234.0)
+    assert bench.width_curve(split, st, hyper, nf_out, [], bar) == []

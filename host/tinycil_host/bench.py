@@ -39,6 +39,7 @@ GROW_STEPS = (8, 16)   # widening per growth step, chosen with the tolerance
 SELECT_ORDERS = 3   # class orders averaged when the growth target is chosen on validation
 RAM_LIMIT = 96 * 1024
 WIDTHS = (64, 48, 32, 24, 16)   # max_hidden candidates, widest first
+CURVE_WIDTHS = (8, 16, 24, 32, 48)   # fixed widths tried on validation below max_hidden (width_curve)
 FLASH_LIMIT = 256 * 1024
 N_BASE = 2
 VAL_FRACTION = 0.2
@@ -395,17 +396,10 @@ def select_target(split, st, hyper, nf_out, trials, bar):
     to trade points for FLOPs."""
     if not trials:
         return dict(hyper), []
-    orders = [split.order(k, st["seed"]) for k in range(min(st["orders"], SELECT_ORDERS))]
+    orders = validation_orders(split, st)
 
     def val_run(method, h):
-        accs, flops = [], []
-        for order in orders:
-            base = Base(split, order, st["memory_percent"], st, h)
-            prepare_bases(base, split, st, nf_out, [method])
-            r = run_protocol(baselines.LearnerMethod(base, method), base, split.Xval, split.yval)
-            accs.append(r["final_acc"])
-            flops.append(r["inference_flops"])
-        return float(np.mean(accs)), float(np.mean(flops)), base.prepared[method].target
+        return validation_run(split, st, orders, method, h, nf_out)
 
     fixed_val, fixed_flops, _ = val_run("fixed", hyper)
     bar.update(1, "%s target: fixed" % split.D.name)
@@ -422,6 +416,59 @@ def select_target(split, st, hyper, nf_out, trials, bar):
             bar.update(1, "%s target: grow_step %d tolerance %g" % (split.D.name, step, tol))
     best = cheapest_within_a_point(cands, fixed_val)
     return dict(hyper, tolerance=best["tolerance"], grow_step=best["grow_step"]), cands
+
+
+def validation_orders(split, st):
+    return [split.order(k, st["seed"]) for k in range(min(st["orders"], SELECT_ORDERS))]
+
+
+def validation_run(split, st, orders, method, h, nf_out):
+    """(mean final validation accuracy, mean inference FLOPs, growth target) of `method` with
+    hyperparameters h over the class orders."""
+    accs, flops = [], []
+    for order in orders:
+        base = Base(split, order, st["memory_percent"], st, h)
+        prepare_bases(base, split, st, nf_out, [method])
+        r = run_protocol(baselines.LearnerMethod(base, method), base, split.Xval, split.yval)
+        accs.append(r["final_acc"])
+        flops.append(r["inference_flops"])
+    return float(np.mean(accs)), float(np.mean(flops)), base.prepared[method].target
+
+
+def width_curve(split, st, hyper, nf_out, target_trials, bar):
+    """The fixed network's validation accuracy at every width of CURVE_WIDTHS below max_hidden
+    (same orders, hyperparameters and budget as the growth rule's choice), plus max_hidden itself
+    from select_target's fixed run: how much accuracy each width buys on this data set."""
+    known = [t for t in target_trials if "fixed_val_acc" in t]
+    if not known:
+        return []
+    orders = validation_orders(split, st)
+    curve = []
+    for H in CURVE_WIDTHS:
+        if H >= hyper["max_hidden"]:
+            bar.update(1)
+            continue
+        try:
+            acc, flops, _ = validation_run(split, st, orders, "fixed", dict(hyper, max_hidden=H), nf_out)
+            curve.append({"max_hidden": H, "val_final_acc": acc, "inference_flops": flops})
+        except (ValueError, ArithmeticError) as e:
+            curve.append({"max_hidden": H, "val_final_acc": -1.0, "inference_flops": float("inf"), "error": str(e)[:200]})
+        bar.update(1, "%s width curve: fixed at %d" % (split.D.name, H))
+    curve.append({"max_hidden": hyper["max_hidden"], "val_final_acc": known[0]["fixed_val_acc"],
+                  "inference_flops": known[0]["fixed_inference_flops"]})
+    return curve
+
+
+def narrowest_within_a_point(curve):
+    """The fixed width with the fewest FLOPs whose validation accuracy is within 1 point of the
+    widest's (the last entry): the best any rule that settles on one width per data set could do
+    on validation, knowing the answer in advance. Returns (entry, FLOPs ratio to the widest)."""
+    if not curve:
+        return None, None
+    widest = curve[-1]
+    ok = [c for c in curve if c["val_final_acc"] >= widest["val_final_acc"] - 0.01]
+    best = min(ok, key=lambda c: c["inference_flops"])
+    return best, best["inference_flops"] / widest["inference_flops"]
 
 
 def cheapest_within_a_point(cands, fixed_val):
@@ -579,7 +626,8 @@ def run(args):
         except datasets.DatasetError as e:
             raise CliError(str(e))
     # units of work for the bar: selection trials + runs
-    n_sel = (int(np.prod([len(v) for v in st["select"].values()])) + len(TOLERANCES) * len(GROW_STEPS) + 1) if st["select"] else 0
+    n_sel = (int(np.prod([len(v) for v in st["select"].values()])) + len(TOLERANCES) * len(GROW_STEPS) + 1
+             + len(CURVE_WIDTHS)) if st["select"] else 0
     per_order = len(METHODS) + sum(len(SWEEP_METHODS) for p in percents if p != st["memory_percent"])
     total = len(loaded) * (n_sel + st["orders"] * per_order) + (1 if st["device_repeat"] else 0)
     with threadpool_limits(1), Bar(total, "bench", enabled=None if not st["quick"] else False) as bar:
@@ -614,9 +662,11 @@ def run_dataset(D, st, percents, bar):
     split = Split(D, st["seed"], nf)
     hyper, trials = select_hyper(split, st, defaults, nf_out, bar)
     hyper, target_trials = select_target(split, st, hyper, nf_out, trials, bar)
+    curve = width_curve(split, st, hyper, nf_out, target_trials, bar)
     info = {"n_inputs": D.n_features, "n_features": nf, "input_shape": list(D.input_shape),
             "classes": list(D.classes), "n_train_full": split.n_train_full, "n_test": int(len(D.y_test)),
             "n_val": int(len(split.yval)), "hyper": hyper, "selection": trials, "target_selection": target_trials,
+            "width_curve": curve,
             "base_per_class": st["base_per_class"], "new_per_class": st["new_per_class"],
             "budgets": {str(p): budget_bytes(split.n_train_full, nf, p) for p in percents},
             "raw_int8_bytes": int(split.n_train_full * D.n_features)}
@@ -732,7 +782,21 @@ def headline(results, st):
                            "value": min(v for v in per.values() if v is not None),
                            "met": all(v is not None and v > 0 for v in per.values()), "per_dataset_points": per})
     return {"memory_percent": st["memory_percent"], "rows": rows, "mean": mean, "claims": claims,
-            "joint_choice": joint_choice(results)}
+            "joint_choice": joint_choice(results), "narrowest_width": narrowest_widths(results)}
+
+
+def narrowest_widths(results):
+    """Per data set, narrowest_within_a_point of its width curve; and the mean ratio."""
+    per = {}
+    for name, d in results["datasets"].items():
+        best, ratio = narrowest_within_a_point(d["info"].get("width_curve") or [])
+        if best is not None:
+            widest = d["info"]["width_curve"][-1]
+            per[name] = {"max_hidden": best["max_hidden"], "ratio": ratio, "widest": widest["max_hidden"],
+                         "val_points": 100 * (best["val_final_acc"] - widest["val_final_acc"])}
+    if not per:
+        return None
+    return {"per_dataset": per, "mean_ratio": float(np.mean([v["ratio"] for v in per.values()]))}
 
 
 def joint_choice(results, max_loss=0.01):

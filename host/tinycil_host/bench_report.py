@@ -257,6 +257,36 @@ def _headline(L, results, st):
               "%s step %d tol %g (%.2f, %+.1f points)" % (n, c["grow_step"], c["tolerance"], c["ratio"], c["val_points"])
               for n, c in j["choice"].items())))
         a("")
+    _width_curves(a, results, h.get("narrowest_width"))
+
+
+def _width_curves(a, results, nw):
+    """The fixed network's validation accuracy by width, and the narrowest width within a point."""
+    if not nw:
+        return
+    widths = sorted({c["max_hidden"] for d in results["datasets"].values()
+                     for c in d["info"].get("width_curve") or []})
+    a("How far *any* width rule could go: the fixed network trained at each narrower width, on the same "
+      "validation runs (mean of the same class orders). The narrowest width within 1 point of the widest "
+      "one is what a rule that knew the answer in advance would settle on; its FLOPs ratio bounds every "
+      "growth rule that ends at one width per data set, whatever its target.")
+    a("")
+    a("| data set | " + " | ".join("fixed at %d" % w for w in widths) + " | narrowest within 1 point | its FLOPs / widest's |")
+    a("|---|" + "---|" * len(widths) + "---|---|")
+    for name, d in results["datasets"].items():
+        curve = {c["max_hidden"]: c for c in d["info"].get("width_curve") or []}
+        if name not in nw["per_dataset"]:
+            continue
+        n = nw["per_dataset"][name]
+        cells = []
+        for w in widths:
+            c = curve.get(w)
+            cells.append("-" if c is None else "n/a" if c["val_final_acc"] < 0 else "%.1f" % (100 * c["val_final_acc"]))
+        a("| %s | %s | %d (%+.1f points) | %.2f |" % (name, " | ".join(cells), n["max_hidden"], n["val_points"], n["ratio"]))
+    a("| **mean** | " + " | ".join("" for _ in widths) + " | | **%.2f** |" % nw["mean_ratio"])
+    a("")
+    a("Validation accuracy %, final, over all classes. \"-\": wider than the data set's max_hidden (RAM).")
+    a("")
 
 
 def _pts(v):
