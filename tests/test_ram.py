@@ -27,13 +27,13 @@ def device_learner():
 
 
 def buffer_bytes(obj, seen):
-    """Bytes of every array and bytearray reachable from obj (skipping the backend module)."""
+    """Bytes of every array, bytes and bytearray reachable from obj (skipping the backend module)."""
     if id(obj) in seen:
         return 0
     seen.add(id(obj))
     if isinstance(obj, array):
         return len(obj) * obj.itemsize
-    if isinstance(obj, bytearray):
+    if isinstance(obj, (bytes, bytearray)):
         return len(obj)
     if isinstance(obj, (list, tuple)):
         return sum(buffer_bytes(x, seen) for x in obj)
@@ -149,3 +149,25 @@ def test_prepare_states_the_ram_of_the_learner_it_writes(device_learner, tmp_pat
     seen = set()
     measured = {part: sum(buffer_bytes(getattr(lrn, a), seen) for a in attrs) for part, attrs in PARTS.items()}
     assert {p: s["board_ram"][p] for p in PARTS} == measured
+
+
+def test_the_front_end_is_held_once_and_saved_from_that_copy(device_learner, tmp_path):
+    """A front-end is most of a learner's bytes (PCA 784 -> 32: 25 KB): the learner keeps only
+    its int8 matrix, scales and biases, and writes the file from them."""
+    sys.path.insert(0, DEVICE)
+    try:
+        from tinycil import store
+        rng = np.random.default_rng(3)
+        q = rng.integers(-127, 128, (32, 784)).astype(np.int8).tobytes()
+        front = [(q, 32, 784, False, [0.01] * 32, [0.5] * 32)]
+        lrn = device_learner(784, n_features=32, path=None, preallocate=False, frontend=front)
+        seen = set()
+        held = sum(buffer_bytes(v, seen) for k, v in vars(lrn).items() if k.startswith("_frontend"))
+        assert held == 32 * 784 + 8 * 32
+        image = bytes(store.encode(lrn._state()))
+        st = store.decode(image)
+        (q2, n_out, n_in, relu, sc, bias), = st["frontend"]
+        assert (q2, n_out, n_in, relu) == (q, 32, 784, False)
+        assert list(sc) == [np.float32(0.01)] * 32 and list(bias) == [0.5] * 32
+    finally:
+        sys.path.remove(DEVICE)

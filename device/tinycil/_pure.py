@@ -307,8 +307,14 @@ def argmax_rows(Z, m, n):
 
 
 def int8_matrix(data, rows, cols):
-    # data: bytes-like of rows*cols signed bytes (front-end weights stay int8 in RAM)
-    return array("b", bytearray(data))
+    # data: bytes-like of rows*cols signed bytes (front-end weights stay int8 in RAM);
+    # array() copies a buffer's raw bytes, so no temporary copy is made
+    return array("b", data)
+
+
+def int8_buffer(Wq):
+    # the raw bytes of an int8_matrix, for writing (an array is a buffer: no copy)
+    return Wq
 
 
 def qlinear(x, Wq, scales, bias, y, n_in, n_out, relu):

@@ -146,7 +146,13 @@ def argmax_rows(Z, m, n):
 
 
 def int8_matrix(data, rows, cols):
-    return np.frombuffer(bytearray(data), dtype=np.int8).reshape((rows, cols))
+    # frombuffer shares data's memory: the caller hands over an owned copy (store_read)
+    return np.frombuffer(data, dtype=np.int8).reshape((rows, cols))
+
+
+def int8_buffer(Wq):
+    # the raw bytes of an int8_matrix, for writing
+    return Wq.tobytes()
 
 
 def qlinear(x, Wq, scales, bias, y, n_in, n_out, relu):

@@ -476,7 +476,7 @@ class Learner:
     # ---- state (for store.py) ---------------------------------------------------
     def _set_frontend(self, layers):
         from array import array
-        self._frontend_layers = layers
+        # one copy in RAM: the backend's int8 matrix; save writes from it (store.write_to)
         self._frontend = []
         prev = self.n_inputs
         for (q, n_out, n_in, relu, scales, bias) in layers:
@@ -503,7 +503,8 @@ class Learner:
                 net.caps[-1], len(s) - 2, net.hidden[0], self.replay.budget, self.target, self.rng.state)
         hypr = tuple(hp[k] for k, _ in HYPER)
         return {"head": head, "hypr": hypr, "classes": self.classes, "offset": self.offset,
-                "scale": self.scale, "frontend": self._frontend_layers, "dense": dense,
+                "scale": self.scale, "frontend": [(B.int8_buffer(Wq), n_out, n_in, relu, sc, bias)
+                                                           for (Wq, sc, bias, n_out, n_in, relu) in self._frontend], "dense": dense,
                 "replay": self.replay}
 
     def _apply(self, st):

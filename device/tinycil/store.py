@@ -167,13 +167,15 @@ def write_to(f, state, encoding=ENC_F32):
     w.chunk(b"SCAL", _f32(state["offset"]) + _f32(state["scale"]))
     fr = state.get("frontend")
     if fr:
-        p = bytearray(struct.pack("<H", len(fr)))
+        # streamed piece by piece: the weights can be most of the file, and a board
+        # holds them once (the learner's own copy is written, not copied)
+        n = 2 + sum(6 + n_out * n_in + 8 * n_out for (_q, n_out, n_in, _r, _s, _b) in fr)
+        w.raw(b"FRNT" + struct.pack("<IH", n, len(fr)))
         for (qbytes, n_out, n_in, relu, scales, bias) in fr:
-            p.extend(struct.pack("<HHBB", n_out, n_in, 1 if relu else 0, 0))
-            p.extend(qbytes)
-            p.extend(_f32(scales))
-            p.extend(_f32(bias))
-        w.chunk(b"FRNT", p)
+            w.raw(struct.pack("<HHBB", n_out, n_in, 1 if relu else 0, 0))
+            w.raw(qbytes)
+            w.raw(_f32(scales))
+            w.raw(_f32(bias))
     for n_out, n_in, row, bias in state["dense"]:
         write_dense(w, n_out, n_in, row, bias, encoding)
     rp = state["replay"]
