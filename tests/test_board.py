@@ -39,7 +39,7 @@ def test_workflow_deploy_learn_two_classes_predict_pull(virtual_board, capsys, d
     board_acc = float(out.split("accuracy ")[1].split()[0])
     y = np.load(digit_files["test"])["y"]
     reachable = float(np.isin(y, [0, 3]).mean())  # only two of the four test classes are learned
-    assert 0.8 * reachable < board_acc <= reachable + 1e-9
+    assert 0.8 * reachable < board_acc <= reachable + 5e-5  # printed to 4 decimals
     rc, out, err = run(capsys, "pull", "--port", port, "--out", tmp_path / "pulled", "--samples", digit_files["test"])
     assert rc == 0, err
     assert (tmp_path / "pulled" / "learner.bin").read_bytes() == learner_bytes(virtual_board)

@@ -48,7 +48,7 @@ PARTS = {
     "net": ("net",),
     "replay": ("replay",),
     "input": ("offset", "scale", "_x", "_y"),
-    "learn_class": ("_X", "_order", "_rows", "_pred", "_buf", "_distiller"),
+    "learn_class": ("_X", "_order", "_rows", "_pred", "_buf", "_noise", "_distiller"),
 }
 
 

@@ -236,3 +236,41 @@ def test_state_round_trips_through_the_file_format(digits, tmp_path):
     assert back.to_bytes() == lrn.to_bytes()
     assert np.array_equal(back.scores_batch(digits.X_test[:30]), lrn.scores_batch(digits.X_test[:30]))
     assert back.rng.state == lrn.rng.state
+
+
+def test_replay_noise_rows_and_amplitude():
+    from tinycil_host import reference as ref
+    assert ref.replay_repeats([1, 1, 1], 40, 0.5) == ref.MAX_REPEATS == 4
+    assert ref.replay_repeats([10, 10, 10], 40, 0.5) == 4 and ref.replay_repeats([15, 2], 40, 0.5) == 2
+    assert ref.replay_repeats([60, 60], 40, 0.5) == 1 and ref.replay_repeats([1, 1], 40, 0.0) == 1
+    # rows of +-1 around any centre: every feature's variance is 1, so a = factor * sqrt(3)
+    T = np.array([[3.0, -1.0], [5.0, 1.0]] * 4, dtype=np.float32)
+    assert abs(ref.noise_amplitude(T, 0.5) - 0.5 * np.sqrt(3.0)) < 1e-6
+    # only rows below n_noisy change, each by a * a window of the table, one draw per noisy row
+    rng, twin = ref.Rng(4), ref.Rng(4)
+    table = ref.noise_table(3, rng)
+    twin_table = ref.noise_table(3, twin)
+    assert len(table) == ref.NOISE_WINDOWS + 2 and np.array_equal(table, twin_table)
+    Xb = np.zeros((4, 3), dtype=np.float32)
+    ref._add_noise(Xb, [5, 1, 2, 0], (2, table, 2.0), rng)
+    assert not Xb[0].any() and not Xb[2].any()
+    for r in (1, 3):
+        o = twin.below(ref.NOISE_WINDOWS)
+        assert np.allclose(Xb[r], 2.0 * table[o:o + 3])
+    assert rng.state == twin.state
+
+
+def test_replay_noise_changes_training_and_off_is_the_old_learner(digits):
+    X = {c: digits.X_train[digits.y_train == c][:30] for c in range(3)}
+
+    def run(**kw):
+        lrn = Learner(64, max_hidden=8, memory_bytes=6 * 68, input_offset=8.0, input_scale=0.125, epochs=5,
+                      distill_iters=5, **kw)
+        reps = [lrn.learn_class(str(c), X[c]) for c in range(3)]
+        return lrn, reps
+    a, _ = run(replay_noise=0.0)
+    b, _ = run(replay_noise=0.0)
+    c, _ = run(replay_noise=0.5)
+    assert all(np.array_equal(u, v) for u, v in zip(a.net.W, b.net.W))
+    assert not all(np.array_equal(u, v) for u, v in zip(a.net.W, c.net.W))
+    assert a.rng.state != c.rng.state   # the noise draws from the learner's generator

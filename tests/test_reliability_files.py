@@ -93,9 +93,9 @@ def _cases(tmp, binf):
         d[i] = rng.randrange(256)
     cases.append(("garbage_block", bytes(d), ["checksum", "chunk", "truncated"]))
     d = bytearray(binf)
-    d[4] = 2
-    cases.append(("version2", bytes(d), ["version 2"]))
-    cases.append(("version2_crcfixed", harness.crc_fix(d), ["version 2"]))
+    d[4] = 3
+    cases.append(("version3", bytes(d), ["version 3"]))
+    cases.append(("version3_crcfixed", harness.crc_fix(d), ["version 3"]))
     d = bytearray(binf)
     d[5] = 7
     cases.append(("kind7", harness.crc_fix(d), ["kind 7"]))

@@ -25,7 +25,7 @@ def _reseal(body):
 
 def test_layout_follows_the_spec(learner):
     data = learner.to_bytes()
-    assert data[:8] == b"TCIL\x01\x01\x00\x00"
+    assert data[:8] == b"TCIL\x02\x01\x00\x00"
     tags = []
     pos = 8
     while data[pos:pos + 4] != b"END ":
@@ -60,7 +60,7 @@ def test_int8_weights_stay_within_half_a_step(learner):
 @pytest.mark.parametrize("damage,message", [
     (lambda d: b"", "empty file"),
     (lambda d: b"XXXX" + d[4:], "bad magic"),
-    (lambda d: d[:4] + b"\x02" + d[5:], "version 2"),
+    (lambda d: d[:4] + b"\x03" + d[5:], "version 3"),
     (lambda d: d[:5] + b"\x02" + d[6:], "kind 2"),
     (lambda d: d[:-20], "truncated"),
     (lambda d: d[:40] + bytes([d[40] ^ 1]) + d[41:], "checksum"),
@@ -93,3 +93,39 @@ def test_save_is_atomic_and_load_falls_back_to_the_backup(learner, tmp_path, cap
     (folder / "learner.bak").write_bytes(b"TCIL")
     with pytest.raises(store.FormatError, match="backup also unusable"):
         store.load(folder)
+
+
+def _as_version_1(data):
+    """The same learner as a version 1 image: HYPR without replay_noise, CRC recomputed."""
+    d = bytearray(data[:-12])
+    d[4] = 1
+    pos = 8
+    while d[pos:pos + 4] != b"HYPR":
+        pos += 8 + struct.unpack_from("<I", d, pos + 4)[0]
+    n = struct.unpack_from("<I", d, pos + 4)[0]
+    d[pos + 4:pos + 8] = struct.pack("<I", n - 4)
+    del d[pos + 8 + n - 4:pos + 8 + n]
+    return bytes(d) + b"END " + struct.pack("<II", 4, zlib.crc32(bytes(d)))
+
+
+def test_version_1_files_load_with_replay_noise_off(learner, tmp_path):
+    v2 = learner.to_bytes()
+    v1 = _as_version_1(v2)
+    st = store.decode(v1)
+    assert st["hyper"]["replay_noise"] == 0.0
+    want = store.decode(v2)
+    want["hyper"]["replay_noise"] = 0.0
+    assert store.encode(st) == store.encode(want)   # written back as version 2, noise off
+    # the board reads it too
+    import sys
+    from pathlib import Path
+    dev = str(Path(__file__).resolve().parents[1] / "device")
+    sys.path.insert(0, dev)
+    try:
+        from tinycil import store as dstore
+        dst = dstore.decode(v1)
+        assert dst["hypr"][-1] == 0.0 and dst["hypr"][:-1] == dstore.decode(v2)["hypr"][:-1]
+    finally:
+        sys.path.remove(dev)
+        for name in [m for m in sys.modules if m == "tinycil" or m.startswith("tinycil.")]:
+            del sys.modules[name]

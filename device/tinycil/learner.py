@@ -3,6 +3,7 @@
 # as five named steps. A failed call (bad input, divergence, MemoryError) leaves
 # the learner and its files exactly as they were.
 import gc
+import math
 from array import array
 
 from . import backend as _backend
@@ -31,8 +32,10 @@ _INF = float("inf")
 HYPER = (
     ("lr", 0.05), ("momentum", 0.9), ("epochs", 10), ("batch", 16),
     ("distill_iters", 40), ("embed_dim", 32), ("distill_lr", 0.3), ("distill_momentum", 0.5),
-    ("val_every", 5), ("train_on_real", 1), ("max_per_class", 10),
+    ("val_every", 5), ("train_on_real", 1), ("max_per_class", 10), ("replay_noise", 0.0),
 )
+NOISE_WINDOWS = 64   # offsets into the replay-noise table (FORMAT.md 7.4)
+MAX_REPEATS = 4      # most passes of the replay rows per epoch (FORMAT.md 7.4)
 
 
 def _free():
@@ -69,6 +72,9 @@ class Learner:
             self.hp[k] = hyper.pop(k, v)
         if hyper:
             raise TypeError("unknown option(s): %s" % ", ".join(sorted(hyper)))
+        rn = self.hp["replay_noise"]
+        if not isinstance(rn, (int, float)) or not 0.0 <= rn <= 10.0:
+            raise ValueError("replay_noise must be a number from 0 (off) to 10")
         self.n_inputs = n_inputs
         self.n_features = n_features
         self.max_hidden = max_hidden
@@ -230,12 +236,17 @@ class Learner:
         ve, S = self.hp["val_every"], self.max_samples
         most = max(_train_rows(S, ve), _train_rows(min(S, 2 * ve - 1), ve))
         d = Distiller(self.B, nf, min(self.hp["max_per_class"], most), self.hp["embed_dim"])
-        tables = [array("H", bytearray(2 * rows)) for _ in range(3)]  # no list grows mid-call
+        # the training order also holds the replay rows' repeats (FORMAT.md 7.4 and 8)
+        cap, C = self.replay.capacity, self.net.caps[-1]
+        order_rows = max(cap, min(MAX_REPEATS * cap, self.max_samples * C)) + self.max_samples
+        tables = [array("H", bytearray(2 * n)) for n in (order_rows, rows, rows)]  # no list grows mid-call
         buf = array("f", bytearray(4 * nf))
+        noise = array("f", bytearray(4 * (NOISE_WINDOWS + nf - 1)))
         X = self.B.zeros(self.max_samples, nf)
         self._distiller = d
         self._order, self._rows, self._pred = tables
         self._buf = buf
+        self._noise = noise
         self._X = X
 
     # ---- the cycle -------------------------------------------------------------
@@ -258,8 +269,8 @@ class Learner:
         self.classes.append(label)
 
         # 2. train on every distilled sample (+ the new real ones), class-balanced
-        n_rows, class_w = self._training_rows(n_train)
-        loss = self._train(X, n_rows, class_w, log)
+        n_rows, class_w, noisy = self._training_rows(X, n_train)
+        loss = self._train(X, n_rows, class_w, log, noisy)
 
         # 3. check; 4. grow while the target is missed and there is room
         acc = self._accuracy(X, val if len(val) else train)
@@ -269,7 +280,7 @@ class Learner:
             w = min(self.net.hidden[0] + self.grow_step, self.max_hidden)
             log("grow: hidden %d -> %d" % (self.net.hidden[0], w))
             self.net.set_hidden(w, self.rng)
-            loss = self._train(X, n_rows, class_w, log)
+            loss = self._train(X, n_rows, class_w, log, noisy)
             before = acc
             acc = self._accuracy(X, val if len(val) else train)
             log("check: accuracy %.3f (target %.3f)" % (acc, target))
@@ -316,50 +327,86 @@ class Learner:
             first = last = 0.0
         return syn, first, last
 
-    def _training_rows(self, n_train):
-        """Training row k is replay sample k (k < replay.n), else new row k - replay.n of X.
-        Returns the row count and the class weights (1 / rows of the class)."""
+    def _training_rows(self, X, n_train):
+        """Training row k is replay sample k % n (k < m n, the replay rows m times over, FORMAT.md
+        7.4), else new row k - m n of X. Returns the row count, the class weights (1 / rows of
+        the class) and (m n, amplitude) of the replay noise, or None without it."""
         rp = self.replay
         c = len(self.classes) - 1
         n_real = n_train if self.hp["train_on_real"] else 0
-        class_w = [0.0] * len(self.classes)
+        counts = [0] * len(self.classes)
         for i in range(rp.n):
-            class_w[rp.cls[i]] += 1.0
+            counts[rp.cls[i]] += 1
+        m = _repeats(counts, n_real, self.hp["replay_noise"])
+        class_w = [0.0] * len(self.classes)
+        for y in range(len(class_w)):
+            class_w[y] = m * counts[y]
         class_w[c] += n_real
         for y in range(len(class_w)):
             class_w[y] = 1.0 / class_w[y]
-        return rp.n + n_real, class_w
+        noisy = None
+        if self.hp["replay_noise"] > 0:
+            noisy = (m * rp.n, self._noise_amplitude(X, n_train))
+            t = self._noise
+            for i in range(len(t)):
+                t[i] = self.rng.uniform()
+        return m * rp.n + n_real, class_w, noisy
 
-    def _row_fetch(self, X, rows=None):
-        """fetch(k, M, r) for the net: row k (through the table `rows` when given) into row r of M."""
+    def _noise_amplitude(self, X, n_train):
+        """replay_noise * r * sqrt(3), r the root of the mean per-feature variance of the new
+        class's training rows: uniform table values then give noise of deviation replay_noise * r."""
+        B = self.B
+        nf = self.n_features
+        B.col_mean(X, n_train, nf, self._y)
+        B.get_row(self._y, 0, self._buf, nf)
+        msq = 0.0
+        for j in range(nf):
+            msq += self._buf[j] * self._buf[j]
+        r2 = B.sumsq(X, n_train, nf) / (n_train * nf) - msq / nf
+        return self.hp["replay_noise"] * math.sqrt(max(r2, 0.0)) * math.sqrt(3.0)
+
+    def _row_fetch(self, X, rows=None, noisy=None):
+        """fetch(k, M, r) for the net: row k (through the table `rows` when given) into row r of M;
+        with noisy = (n_noisy, a), rows below n_noisy get a window of the noise table (7.4)."""
         B = self.B
         nf = self.n_features
         buf = self._buf
         rp = self.replay
         n_rep = rp.n
+        n_noisy, a = noisy if noisy is not None else (0, 0.0)
+        n_first = max(n_rep, n_noisy)
+        t = self._noise
+        rng = self.rng
 
         def fetch(k, dst, r):
             if rows is not None:
                 k = rows[k]
-            if k < n_rep:
+            if k < n_noisy:
+                rp.row_values(k % n_rep, buf)
+                o = rng.below(NOISE_WINDOWS)
+                for j in range(nf):
+                    buf[j] += a * t[o + j]
+                B.set_row(dst, r, buf, nf)
+            elif k < n_rep:
                 rp.row_values(k, buf)
                 B.set_row(dst, r, buf, nf)
             else:
-                B.copy_row(X, k - n_rep, dst, r, nf)
+                B.copy_row(X, k - n_first, dst, r, nf)
         return fetch
 
-    def _row_label(self, rows=None):
+    def _row_label(self, rows=None, n_first=None):
         rp = self.replay
         n_rep = rp.n
+        n_first = n_rep if n_first is None else n_first  # replay rows (m times over) come first
         c = len(self.classes) - 1
 
         def label(k):
             if rows is not None:
                 k = rows[k]
-            return rp.cls[k] if k < n_rep else c
+            return rp.cls[k % n_rep] if k < n_first else c
         return label
 
-    def _train(self, X, n_rows, class_w, log):
+    def _train(self, X, n_rows, class_w, log, noisy=None):
         hp = self.hp
         epochs = hp["epochs"]
         every = max(1, epochs // 4)
@@ -368,8 +415,9 @@ class Learner:
             if e % every == 0 or e == total:
                 log("train: epoch %d/%d loss %.4f (hidden %d)" % (e, total, loss, self.net.hidden[0]))
         self.net.reset_momentum()
-        return self.net.fit(self._row_fetch(X), self._row_label(), class_w, n_rows, self._order, epochs,
-                            hp["lr"], hp["momentum"], self.rng, progress)
+        n_first = max(self.replay.n, noisy[0]) if noisy is not None else None
+        return self.net.fit(self._row_fetch(X, None, noisy), self._row_label(None, n_first), class_w, n_rows,
+                            self._order, epochs, hp["lr"], hp["momentum"], self.rng, progress)
 
     def _accuracy(self, X, val):
         """The check: the worse of (a) the new class's accuracy on its held-out rows of X and
@@ -577,6 +625,15 @@ def _length(x):
 
 def _row_getter(B, M, n):
     return lambda i: B.row(M, i, n)
+
+
+def _repeats(counts, n_real, replay_noise):
+    # FORMAT.md 7.4: with noise, the replay rows pass m times per epoch so the classes'
+    # rows come near the new class's real ones; at most MAX_REPEATS
+    most = max(counts) if counts else 0
+    if replay_noise <= 0 or n_real == 0 or most == 0:
+        return 1
+    return max(1, min(n_real // most, MAX_REPEATS))
 
 
 def _train_rows(n, ve):

@@ -12,14 +12,15 @@ except ImportError:  # ports built without binascii.crc32
     crc32 = None
 
 MAGIC = b"TCIL"
-VERSION = 1
+VERSION = 2   # 2 added replay_noise to HYPR; version 1 files read with replay_noise 0
 KIND_LEARNER = 1
 FILE = "learner.bin"
 BACKUP = "learner.bak"
 TEMP = "learner.tmp"
 
 HEAD = "<HHHHHHHHIfI"
-HYPR = "<ffHHHHffHHH"
+HYPR = "<ffHHHHffHHHf"
+HYPR_V1 = "<ffHHHHffHHH"
 ENC_F32 = 0
 ENC_INT8 = 1
 

@@ -2,7 +2,7 @@
 # only while a file is read: see store.decode and store.load_state.
 import struct
 
-from .store import (BACKUP, ENC_F32, ENC_INT8, FILE, HEAD, HYPR, KIND_LEARNER, MAGIC, VERSION,
+from .store import (BACKUP, ENC_F32, ENC_INT8, FILE, HEAD, HYPR, HYPR_V1, KIND_LEARNER, MAGIC, VERSION,
                     FormatError, _STRUCT_ERROR, _crc, _floats, dense_size, exists, join)
 
 
@@ -17,10 +17,11 @@ def _header(data, name):
     if bytes(data[:4]) != MAGIC:
         raise FormatError("%s: not a tinycil learner file (bad magic)" % name)
     ver, kind, _ = struct.unpack_from("<BBH", data, 4)
-    if ver != VERSION:
-        raise FormatError("%s: format version %d, this tinycil reads version %d" % (name, ver, VERSION))
+    if ver not in (1, VERSION):
+        raise FormatError("%s: format version %d, this tinycil reads versions 1 and %d" % (name, ver, VERSION))
     if kind != KIND_LEARNER:
         raise FormatError("%s: file kind %d is not a learner" % (name, kind))
+    return ver
 
 
 def _parse(data, name):
@@ -64,7 +65,10 @@ def decode(data, name="<bytes>"):
     st = {}
     try:
         st["head"] = struct.unpack(HEAD, _one(chunks, b"HEAD", name))
-        st["hypr"] = struct.unpack(HYPR, _one(chunks, b"HYPR", name))
+        if data[4] == 1:  # version 1 had no replay_noise: 0 keeps its behaviour
+            st["hypr"] = struct.unpack(HYPR_V1, _one(chunks, b"HYPR", name)) + (0.0,)
+        else:
+            st["hypr"] = struct.unpack(HYPR, _one(chunks, b"HYPR", name))
         p = _one(chunks, b"CLAS", name)
         (n,) = struct.unpack_from("<H", p, 0)
         pos = 2
@@ -149,9 +153,11 @@ def _consistent(st, name):
             bad("%s = %d, must be %d..%d" % (k, v, lo, hi))
     if not (_finite(target) and 0.0 <= target <= 1.0):
         bad("target accuracy %r" % target)
-    lr, mom, _ep, batch, _di, embed, dlr, dmom, _ve, _tr, _mpc = st["hypr"]
-    if not (_finite(lr) and _finite(mom) and _finite(dlr) and _finite(dmom)):
+    lr, mom, _ep, batch, _di, embed, dlr, dmom, _ve, _tr, _mpc, noise = st["hypr"]
+    if not (_finite(lr) and _finite(mom) and _finite(dlr) and _finite(dmom) and _finite(noise)):
         bad("non-finite hyperparameter")
+    if noise < 0:
+        bad("replay_noise %r, must be >= 0" % noise)
     if batch < 1 or embed < 1:
         bad("batch and embed_dim must be >= 1")
     classes = st["classes"]

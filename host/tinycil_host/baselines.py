@@ -269,10 +269,12 @@ class _Counting:
         fit0, pred0 = net.fit, net.predict
         me = self
 
-        def fit(X, labels, weights, epochs, lr, mu, rng, log=None):
+        def fit(X, labels, weights, epochs, lr, mu, rng, log=None, noise=None):
             if me.on:
                 me.train_flops += fit_flops(list(net.sizes), len(X), epochs, net.batch)
-            return fit0(X, labels, weights, epochs, lr, mu, rng, log)
+                if noise is not None:  # a multiply-add per value of every noisy row, every epoch
+                    me.train_flops += 2 * net.sizes[0] * noise[0] * epochs
+            return fit0(X, labels, weights, epochs, lr, mu, rng, log, noise)
 
         def predict(X):
             if me.on:

@@ -33,7 +33,7 @@ METHODS = LEARNER_METHODS + ("knn", "ncm", "naive", "joint")
 SWEEP = (0.5, 1.0, 2.0)
 SWEEP_METHODS = ("ours", "fixed", "random", "herding", "knn")
 KNN_K = (1, 3, 5)
-SELECTABLE = ("lr", "epochs", "distill_lr")
+SELECTABLE = ("lr", "epochs", "distill_lr", "replay_noise")
 TOLERANCES = (0.02, 0.05, 0.1, 0.2, 0.4, 1.0)   # growth target = fixed base val. accuracy - tolerance
 GROW_STEPS = (8, 16)   # widening per growth step, chosen with the tolerance
 SELECT_ORDERS = 3   # class orders averaged when the growth target is chosen on validation
@@ -62,7 +62,7 @@ def add_arguments(p):
     p.add_argument("--base-per-class", type=int, default=300, help="training samples per base class (default 300)")
     p.add_argument("--new-per-class", type=int, default=50,
                    help="samples given to each learn_class call (default 50, at most 200)")
-    p.add_argument("--select", default="lr=0.02,0.05;epochs=20,40;distill_lr=0.1,1",
+    p.add_argument("--select", default="lr=0.02,0.05;epochs=20,40;distill_lr=0.1,1;replay_noise=0,0.5",
                    help="hyperparameter grid chosen on the validation split ('none': board defaults)")
     p.add_argument("--device-repeat", default="digits",
                    help="data set repeated with the device code under MicroPython ('none' to skip)")
@@ -501,7 +501,8 @@ def learner_defaults(D, st):
         if ram_estimate(D.n_features, nf, H, n_classes, hp, st["new_per_class"], mem)["total"] <= RAM_LIMIT:
             break
     d = {"max_hidden": H, "min_hidden": 8, "grow_step": 8, "max_classes": n_classes,
-         "lr": hp["lr"], "epochs": hp["epochs"], "distill_lr": 0.1, "max_per_class": hp["max_per_class"]}
+         "lr": hp["lr"], "epochs": hp["epochs"], "distill_lr": 0.1, "max_per_class": hp["max_per_class"],
+         "replay_noise": hp["replay_noise"]}
     return d, nf_out, nf
 
 

@@ -187,7 +187,7 @@ def markdown(results, plots, out):
       "random, herding, kNN) gets exactly this budget; NCM stores one mean per class (less); naive stores "
       "nothing; joint keeps every training row it saw (float32, shown for reference).")
     a("- **Validation, never test.** A stratified 20 %% validation split is carved from each training split "
-      "(`datasets.validation_split`). Choices made on it: learning rate and epochs (grid `%s`, by the fixed "
+      "(`datasets.validation_split`). Choices made on it: learning rate, epochs, distillation rate and replay noise (grid `%s`, by the fixed "
       "network's final validation accuracy on order 0, then used by every network method), `ours`' growth "
       "rule (the growth target's tolerance and the grow_step, 8 or 16: the pair with the fewest FLOPs of `ours` "
       "within 1 point of fixed on validation, mean of the first 3 class orders; when no pair gets there, "
@@ -310,14 +310,15 @@ def _dataset(L, name, d, st):
     a("- replay budget at %s %%: %s bytes = %d samples of %d bytes; (the raw training set as int8 would be %s bytes)"
       % (key, bud, (bud or 0) // (info["n_features"] + 4), info["n_features"] + 4, _si(info["raw_int8_bytes"])))
     hp = info["hyper"]
-    a("- network: max_hidden %s, min_hidden %s, grow_step %s; lr %s, epochs %s, distill_lr %s (chosen on validation%s); "
-      "base width after prepare's size search %s, growth target %s"
+    a("- network: max_hidden %s, min_hidden %s, grow_step %s; lr %s, epochs %s, distill_lr %s, replay_noise %s "
+      "(chosen on validation%s); base width after prepare's size search %s, growth target %s"
       % (hp["max_hidden"], hp["min_hidden"], hp["grow_step"], hp["lr"], hp["epochs"], hp.get("distill_lr"),
+         hp.get("replay_noise"),
          "" if info.get("selection") else ": no, board defaults", dep.get("base_hidden"),
          "%.3f" % dep["target"] if "target" in dep else "n/a"))
     if info.get("selection"):
         a("- selection trials (fixed network, order 0, validation accuracy): " + "; ".join(
-            " ".join("%s %g" % (k, t[k]) for k in ("lr", "epochs", "distill_lr") if k in t) + ": %.3f" % t["val_final_acc"] for t in info["selection"]))
+            " ".join("%s %g" % (k, t[k]) for k in ("lr", "epochs", "distill_lr", "replay_noise") if k in t) + ": %.3f" % t["val_final_acc"] for t in info["selection"]))
     if info.get("target_selection"):
         chosen = [t["chosen"] for t in info["target_selection"] if "chosen" in t]
         a("- growth rule (grow_step, and the tolerance below the fixed base model's validation accuracy that sets "

@@ -59,7 +59,8 @@ def run(args):
 def _base_learner(ds):
     """A small learner with two classes, trained by the reference: the state both sides start from."""
     lrn = Learner(ds.n_features, max_hidden=16, min_hidden=8, grow_step=8, max_classes=8, memory_bytes=1400,
-                  target=0.5, seed=11, input_offset=8.0, input_scale=1 / 8.0, epochs=6, distill_iters=10)
+                  target=0.5, seed=11, input_offset=8.0, input_scale=1 / 8.0, epochs=6, distill_iters=10,
+                  replay_noise=0.5)  # learn_class then repeats the replay rows 4 times, with noise (7.4)
     for c in (0, 1):
         lrn.learn_class(ds.classes[c], ds.X_train[ds.y_train == c][:25])
     return lrn

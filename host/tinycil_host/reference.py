@@ -40,8 +40,10 @@ MAX_LABEL_BYTES = 40
 HYPER = (
     ("lr", 0.05), ("momentum", 0.9), ("epochs", 10), ("batch", 16),
     ("distill_iters", 40), ("embed_dim", 32), ("distill_lr", 0.3), ("distill_momentum", 0.5),
-    ("val_every", 5), ("train_on_real", 1), ("max_per_class", 10),
+    ("val_every", 5), ("train_on_real", 1), ("max_per_class", 10), ("replay_noise", 0.0),
 )
+NOISE_WINDOWS = 64   # offsets into the replay-noise table (FORMAT.md 7.4)
+MAX_REPEATS = 4      # most passes of the replay rows per epoch (FORMAT.md 7.4)
 
 
 # ---- random numbers (FORMAT.md section 3) ------------------------------------------
@@ -223,11 +225,13 @@ class Net:
             self.b[l] += self.Vb[l]
         return loss
 
-    def fit(self, X, labels, weights, epochs, lr, mu, rng, log=None):
+    def fit(self, X, labels, weights, epochs, lr, mu, rng, log=None, noise=None):
         """Shuffled mini-batch epochs over the rows of X; returns the last epoch's mean loss.
 
         The index list persists across epochs and is reshuffled each time, like the board's.
-        Momentum starts at zero. Divergence raises ArithmeticError.
+        Momentum starts at zero. Divergence raises ArithmeticError. noise = (n_noisy, table, a):
+        a row k < n_noisy gets `a * table[o:o + nf]` added as it enters its batch, with
+        o = rng.below(NOISE_WINDOWS) drawn row by row (FORMAT.md 7.4).
         """
         X = np.asarray(X, dtype=F32)
         labels = np.asarray(labels, dtype=np.int64)
@@ -242,7 +246,10 @@ class Net:
             batches = 0
             for i in range(0, n, self.batch):
                 idx = order[i:i + self.batch]
-                total += self.step(X[idx], labels[idx], weights[idx], lr, mu)
+                Xb = X[idx]
+                if noise is not None:
+                    _add_noise(Xb, idx, noise, rng)
+                total += self.step(Xb, labels[idx], weights[idx], lr, mu)
                 batches += 1
             loss = total / batches
             if not np.isfinite(loss):
@@ -252,6 +259,38 @@ class Net:
         if not all(np.isfinite(W).all() and np.isfinite(b).all() for W, b in zip(self.W, self.b)):
             raise ArithmeticError("training produced non-finite weights; lower lr")
         return loss
+
+
+def _add_noise(Xb, idx, noise, rng):
+    n_noisy, table, a = noise
+    nf = Xb.shape[1]
+    for r, k in enumerate(idx):
+        if k < n_noisy:
+            o = rng.below(NOISE_WINDOWS)
+            Xb[r] = (Xb[r].astype(np.float64) + a * table[o:o + nf]).astype(F32)
+
+
+def noise_amplitude(T, factor):
+    """FORMAT.md 7.4: factor * r * sqrt(3), r = sqrt(mean over features of the variance of the
+    training rows T), so that uniform table values in [-1, 1) give noise of deviation factor * r."""
+    T = np.asarray(T, dtype=F32)
+    n, nf = T.shape
+    mean = T.mean(axis=0, dtype=np.float64).astype(F32).astype(np.float64)
+    r2 = float((T.astype(np.float64) ** 2).sum()) / (n * nf) - float((mean ** 2).sum()) / nf
+    return factor * sqrt(max(r2, 0.0)) * sqrt(3.0)
+
+
+def noise_table(nf, rng):
+    """NOISE_WINDOWS + nf - 1 draws of uniform(): every offset o < NOISE_WINDOWS starts a window of nf."""
+    return np.array([rng.uniform() for _ in range(NOISE_WINDOWS + nf - 1)], dtype=np.float64)
+
+
+def replay_repeats(counts, n_real, replay_noise):
+    """FORMAT.md 7.4: how many times the replay rows pass per epoch: with noise, enough that
+    the classes' rows come near the new class's real ones, at most MAX_REPEATS."""
+    if replay_noise <= 0 or n_real == 0 or not len(counts) or max(counts) == 0:
+        return 1
+    return max(1, min(n_real // max(counts), MAX_REPEATS))
 
 
 # ---- distillation (FORMAT.md section 5) ---------------------------------------------
@@ -337,7 +376,8 @@ def board_ram(n_inputs, n_features, max_hidden, max_classes, n_layers=1, batch=1
     ve = val_every
     k, ch = min(max_per_class, max(train_rows(S, ve), train_rows(min(S, 2 * ve - 1), ve))), min(8, embed_dim)
     distiller = 4 * (ch * nf + 2 * k * ch + 2 * ch + 3 * k * nf + 2 * nf) + 8 * 3 * nf
-    work = 4 * S * nf + 2 * 3 * (cap + S) + 4 * nf + distiller
+    order = max(cap, min(MAX_REPEATS * cap, S * max_classes)) + S   # 7.4: replay rows repeated
+    work = 4 * S * nf + 2 * (order + 2 * (cap + S)) + 4 * nf + 4 * (NOISE_WINDOWS + nf - 1) + distiller
     return {"net": net, "replay": replay, "input": inp, "learn_class": work, "total": net + replay + inp + work}
 
 
@@ -542,8 +582,8 @@ class Learner:
         self.net.add_class(self.rng)
         self.classes.append(label)
         # 3. train, 4. check, 5. grow while needed
-        Xt, yt, wt = self._training_rows(X[train])
-        loss = self._train(Xt, yt, wt, log)
+        Xt, yt, wt, noise = self._training_rows(X[train])
+        loss = self._train(Xt, yt, wt, log, noise)
         acc = self._accuracy(check_rows)
         log("check: accuracy %.3f (target %.3f)" % (acc, target))
         stalled = False
@@ -551,7 +591,7 @@ class Learner:
             w = min(self.net.hidden[0] + self.grow_step, self.max_hidden)
             log("grow: hidden %d -> %d" % (self.net.hidden[0], w))
             self.net.set_hidden(w, self.rng)
-            loss = self._train(Xt, yt, wt, log)
+            loss = self._train(Xt, yt, wt, log, noise)
             before, acc = acc, self._accuracy(check_rows)
             log("check: accuracy %.3f (target %.3f)" % (acc, target))
             if acc <= before:  # FORMAT.md 7.6: a widening that does not raise the check ends growth
@@ -574,25 +614,34 @@ class Learner:
         }
 
     def _training_rows(self, X_new):
-        """Every replay sample (dequantized), then the new class's real rows; weights 1/class count."""
-        X = [self.replay.values()]
-        y = [self.replay.cls.astype(np.int64)]
-        if self.hp["train_on_real"]:
+        """Every replay sample (dequantized), m times over (FORMAT.md 7.4), then the new class's
+        real rows; weights 1/class count; and fit's noise (None without replay_noise)."""
+        hp = self.hp
+        cls = self.replay.cls.astype(np.int64)
+        n_real = len(X_new) if hp["train_on_real"] else 0
+        m = replay_repeats(np.bincount(cls), n_real, hp["replay_noise"])
+        X = [np.tile(self.replay.values(), (m, 1))]
+        y = [np.tile(cls, m)]
+        noise = None
+        if hp["replay_noise"] > 0:
+            a = noise_amplitude(X_new, hp["replay_noise"])
+            noise = (m * self.replay.n, noise_table(self.n_features, self.rng), a)
+        if hp["train_on_real"]:
             X.append(X_new)
             y.append(np.full(len(X_new), len(self.classes) - 1))
         X = np.concatenate(X).astype(F32)
         y = np.concatenate(y)
         counts = np.bincount(y, minlength=len(self.classes))
-        return X, y, 1.0 / counts[y]
+        return X, y, 1.0 / counts[y], noise
 
-    def _train(self, X, y, w, log):
+    def _train(self, X, y, w, log, noise=None):
         epochs = self.hp["epochs"]
         every = max(1, epochs // 4)
 
         def progress(e, total, loss):
             if e % every == 0 or e == total:
                 log("train: epoch %d/%d loss %.4f (hidden %d)" % (e, total, loss, self.net.hidden[0]))
-        return self.net.fit(X, y, w, epochs, self.hp["lr"], self.hp["momentum"], self.rng, progress)
+        return self.net.fit(X, y, w, epochs, self.hp["lr"], self.hp["momentum"], self.rng, progress, noise)
 
     def _accuracy(self, new_rows):
         """The check: min(new class's accuracy on new_rows, older classes' balanced accuracy on replay).

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 MAGIC = b"TCIL"
-VERSION = 1
+VERSION = 2   # 2 added replay_noise to HYPR; version 1 files read with replay_noise 0
 KIND_LEARNER = 1
 FILE = "learner.bin"
 BACKUP = "learner.bak"
@@ -25,9 +25,10 @@ TEMP = "learner.tmp"
 HEAD = "<HHHHHHHHIfI"
 HEAD_KEYS = ("n_inputs", "n_features", "max_hidden", "min_hidden", "grow_step", "max_classes",
              "n_layers", "hidden", "memory_bytes", "target", "rng_state")
-HYPR = "<ffHHHHffHHH"
+HYPR = "<ffHHHHffHHHf"
+HYPR_V1 = "<ffHHHHffHHH"
 HYPER_KEYS = ("lr", "momentum", "epochs", "batch", "distill_iters", "embed_dim", "distill_lr",
-              "distill_momentum", "val_every", "train_on_real", "max_per_class")
+              "distill_momentum", "val_every", "train_on_real", "max_per_class", "replay_noise")
 TAGS = (b"HEAD", b"HYPR", b"CLAS", b"SCAL", b"FRNT", b"DENS", b"RPLY")
 ENC_F32 = 0
 ENC_INT8 = 1
@@ -151,8 +152,8 @@ def _chunks(data, name):
     if len(data) < 8 or data[:4] != MAGIC:
         raise FormatError("%s: not a tinycil learner file (bad magic)" % name)
     ver, kind, _ = struct.unpack_from("<BBH", data, 4)
-    if ver != VERSION:
-        raise FormatError("%s: format version %d, this tinycil reads version %d" % (name, ver, VERSION))
+    if ver not in (1, VERSION):
+        raise FormatError("%s: format version %d, this tinycil reads versions 1 and %d" % (name, ver, VERSION))
     if kind != KIND_LEARNER:
         raise FormatError("%s: file kind %d is not a learner" % (name, kind))
     chunks = []
@@ -188,6 +189,12 @@ def _floats(p, off, n):
     return np.frombuffer(p, dtype="<f4", count=n, offset=off).astype(np.float32)
 
 
+def _hypr(version, payload):
+    if version == 1:
+        return struct.unpack(HYPR_V1, payload) + (0.0,)
+    return struct.unpack(HYPR, payload)
+
+
 def decode(data, name="<bytes>"):
     """The state held in a file image; FormatError (a ValueError) names any problem."""
     data = bytes(data)
@@ -195,7 +202,7 @@ def decode(data, name="<bytes>"):
     st = {}
     try:
         st.update(zip(HEAD_KEYS, struct.unpack(HEAD, _one(chunks, b"HEAD", name))))
-        st["hyper"] = dict(zip(HYPER_KEYS, struct.unpack(HYPR, _one(chunks, b"HYPR", name))))
+        st["hyper"] = dict(zip(HYPER_KEYS, _hypr(data[4], _one(chunks, b"HYPR", name))))
         p = _one(chunks, b"CLAS", name)
         (n,) = struct.unpack_from("<H", p, 0)
         pos = 2

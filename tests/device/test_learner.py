@@ -176,3 +176,22 @@ def test_failed_learn_restores_previous_state(ctx):
         check(l.classes == ["a", "b", "c"], "cannot learn after a rollback")
         if path:
             rmtree(path)
+
+
+def test_replay_noise_repeats_the_replay_rows_and_is_saved(ctx):
+    # FORMAT.md 7.4: with 1 sample per class in replay and 12 real training rows, the replay
+    # rows pass 4 times (MAX_REPEATS) per epoch; without noise once
+    from tinycil.learner import _repeats
+    check(_repeats([1, 1, 1], 12, 0.5) == 4 and _repeats([5, 5], 12, 0.5) == 2, "repeats")
+    check(_repeats([13, 1], 12, 0.5) == 1 and _repeats([1, 1], 12, 0.0) == 1 and _repeats([1], 0, 0.5) == 1,
+          "no repeats")
+    check("replay_noise" in str(raises(ValueError, tinycil.new, N_IN, path=None, replay_noise=-1)), "negative")
+    path = ctx["tmp"] + "/noise"
+    l = _new(ctx, path, memory_bytes=60, replay_noise=0.25)  # 5 samples: 1 per class at 3+ classes
+    for i, c in enumerate(CENTRES[:4]):
+        l.learn_class("c%d" % i, _blob(i, 15, c), verbose=False)
+    check(l._order is not None and len(l._order) >= 4 * l.replay.n + 12, "order table %d" % len(l._order))
+    m = tinycil.load(path, verbose=False)
+    check(m.hp["replay_noise"] == 0.25, "saved replay_noise %r" % m.hp["replay_noise"])
+    hits = sum(1 for i, c in enumerate(CENTRES[:4]) for x in _blob(200 + i, 5, c) if m.predict(x) == "c%d" % i)
+    check(hits >= 16, "%d/20 after learning with noise" % hits)
