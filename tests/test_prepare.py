@@ -33,7 +33,8 @@ def digits():
 
 def test_prepare_digits_end_to_end(tmp_path, digits, capsys):
     out = tmp_path / "learner"
-    assert cli.main(["prepare", "--dataset", "digits", "--base-classes", "0,1,2", "--out", str(out)]) == 0
+    assert cli.main(["prepare", "--dataset", "digits", "--base-classes", "0,1,2", "--out", str(out),
+                     "--replay-noise", "0.5"]) == 0
     text = capsys.readouterr().out
     for word in ("size search", "FLOPs/inference", "int8 weights", "bytes"):
         assert word in text
@@ -44,6 +45,7 @@ def test_prepare_digits_end_to_end(tmp_path, digits, capsys):
     assert abs(s["test_accuracy_int8"] - s["test_accuracy_float"]) <= 0.02
     st = store.decode((out / "learner.bin").read_bytes())
     assert st["classes"] == ["0", "1", "2"] and st["target"] == pytest.approx(s["target"])
+    assert st["hyper"]["replay_noise"] == 0.5   # a board hyper-parameter, stored for learn_class
     assert len((out / "learner.bin").read_bytes()) == s["file_bytes_int8"]
     assert st["replay"].q.shape[0] == sum(s["replay"]["samples_per_class"]) == 30
     # the board takes pixels as load_digits gives them (0..16), scaled by the file's SCAL chunk

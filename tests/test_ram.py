@@ -72,11 +72,17 @@ CONFIGS = [
     # ... and 9 at 11 (2 held out); all 30 without validation rows
     dict(n_inputs=8, memory_bytes=2000, max_per_class=50, max_samples=11),
     dict(n_inputs=8, memory_bytes=2000, max_per_class=50, max_samples=30, val_every=1),
+    # replay noise: a longer training order (4 cap here) and the noise table ...
+    dict(n_inputs=64, memory_bytes=980, replay_noise=0.5),
+    # ... the order bounded by S C instead (4 cap would be more) ...
+    dict(n_inputs=8, memory_bytes=360, max_classes=3, max_samples=20, replay_noise=0.5),
+    # ... and by cap (more than S C and 4 cap can give)
+    dict(n_inputs=8, memory_bytes=2400, max_classes=2, max_samples=10, replay_noise=0.25),
 ]
 
 
 @pytest.mark.parametrize("cfg", CONFIGS, ids=["digits-defaults", "mnist-pca", "two-layers", "k-10", "k-9", "k-9b",
-                                            "no-validation"])
+                                            "no-validation", "noise-4cap", "noise-SC", "noise-cap"])
 def test_board_ram_is_what_the_device_allocates(device_learner, cfg):
     cfg = dict(cfg)
     lrn = device_learner(path=None, **cfg)

@@ -236,12 +236,14 @@ class Learner:
         ve, S = self.hp["val_every"], self.max_samples
         most = max(_train_rows(S, ve), _train_rows(min(S, 2 * ve - 1), ve))
         d = Distiller(self.B, nf, min(self.hp["max_per_class"], most), self.hp["embed_dim"])
-        # the training order also holds the replay rows' repeats (FORMAT.md 7.4 and 8)
-        cap, C = self.replay.capacity, self.net.caps[-1]
-        order_rows = max(cap, min(MAX_REPEATS * cap, self.max_samples * C)) + self.max_samples
+        order_rows, noise = rows, None
+        if self.hp["replay_noise"] > 0:
+            # the training order also holds the replay rows' repeats (FORMAT.md 7.4 and 8)
+            cap, C = self.replay.capacity, self.net.caps[-1]
+            order_rows = max(cap, min(MAX_REPEATS * cap, self.max_samples * C)) + self.max_samples
+            noise = array("f", bytearray(4 * (NOISE_WINDOWS + nf - 1)))
         tables = [array("H", bytearray(2 * n)) for n in (order_rows, rows, rows)]  # no list grows mid-call
         buf = array("f", bytearray(4 * nf))
-        noise = array("f", bytearray(4 * (NOISE_WINDOWS + nf - 1)))
         X = self.B.zeros(self.max_samples, nf)
         self._distiller = d
         self._order, self._rows, self._pred = tables

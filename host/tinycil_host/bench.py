@@ -159,6 +159,7 @@ def ram_estimate(n_inputs, n_features, max_hidden, max_classes, hp, n_new, memor
     interpreter overhead, the front-end and the caller's raw samples are excluded (the
     last listed separately)."""
     ram = ref.board_ram(n_inputs, n_features, max_hidden, max_classes, batch=hp["batch"],
+                        replay_noise=hp.get("replay_noise", 0.0),
                         memory_bytes=memory_bytes, max_per_class=hp["max_per_class"], embed_dim=hp["embed_dim"],
                         max_samples=n_new)
     ram["raw_samples_f32"] = 4 * n_new * n_inputs
@@ -497,8 +498,10 @@ def learner_defaults(D, st):
     # max_per_class never binds before the byte budget does (any sweep size)
     cap = budget_bytes(len(D.y_train), nf, max([st["memory_percent"]] + st["sweep"])) // baselines.sample_bytes(nf)
     hp["max_per_class"] = max(1, min(ref.MAX_SAMPLES, cap))
+    # the width must fit whichever replay_noise validation picks (noise takes a little more RAM)
+    fit = dict(hp, replay_noise=max([hp["replay_noise"]] + list(st["select"].get("replay_noise", []))))
     for H in WIDTHS:
-        if ram_estimate(D.n_features, nf, H, n_classes, hp, st["new_per_class"], mem)["total"] <= RAM_LIMIT:
+        if ram_estimate(D.n_features, nf, H, n_classes, fit, st["new_per_class"], mem)["total"] <= RAM_LIMIT:
             break
     d = {"max_hidden": H, "min_hidden": 8, "grow_step": 8, "max_classes": n_classes,
          "lr": hp["lr"], "epochs": hp["epochs"], "distill_lr": 0.1, "max_per_class": hp["max_per_class"],

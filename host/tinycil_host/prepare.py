@@ -222,7 +222,8 @@ def prepare_learner(dataset="digits", base_classes=(0, 1), out=None, *, max_hidd
         # what the board allocates for this learner, loaded with the default max_samples (FORMAT.md 8)
         "board_ram": board_ram(ds.n_features, lrn.n_features, max_hidden, max_classes, n_layers, hp["batch"],
                                memory_bytes, hp["max_per_class"], hp["embed_dim"],
-                               widest_frontend=max([f.n_out for f in front], default=0), val_every=hp["val_every"]),
+                               widest_frontend=max([f.n_out for f in front], default=0), val_every=hp["val_every"],
+                               replay_noise=hp["replay_noise"]),
         "out": None if out is None else str(Path(out) / store.FILE), "seconds": round(time.time() - t0, 2),
     }
     if out is not None:
