@@ -94,6 +94,7 @@ class Learner:
         self.net = Net(self.B, n_features, max_hidden, max_classes, n_layers, self.hp["batch"])
         self.max_samples = max_samples
         self._X = None  # learn_class's workspace: see _workspace()
+        self._noise = None  # with replay_noise > 0, its noise table (part of the workspace)
         if preallocate:  # beside the net, before anything fragments the heap
             self._workspace()
         self._frontend = []
@@ -350,6 +351,7 @@ class Learner:
         if self.hp["replay_noise"] > 0:
             noisy = (m * rp.n, self._noise_amplitude(X, n_train))
             t = self._noise
+            assert t is not None  # allocated by _workspace() when replay_noise > 0
             for i in range(len(t)):
                 t[i] = self.rng.uniform()
         return m * rp.n + n_real, class_w, noisy
@@ -377,7 +379,7 @@ class Learner:
         n_rep = rp.n
         n_noisy, a = noisy if noisy is not None else (0, 0.0)
         n_first = max(n_rep, n_noisy)
-        t = self._noise
+        t = self._noise if self._noise is not None else buf  # buf is never read through t without noise
         rng = self.rng
 
         def fetch(k, dst, r):
