@@ -3,7 +3,6 @@
 # as five named steps. A failed call (bad input, divergence, MemoryError) leaves
 # the learner and its files exactly as they were.
 import gc
-import math
 from array import array
 
 from . import backend as _backend
@@ -34,8 +33,6 @@ HYPER = (
     ("distill_iters", 40), ("embed_dim", 32), ("distill_lr", 0.3), ("distill_momentum", 0.5),
     ("val_every", 5), ("train_on_real", 1), ("max_per_class", 10), ("replay_noise", 0.0),
 )
-NOISE_WINDOWS = 64   # offsets into the replay-noise table (FORMAT.md 7.4)
-MAX_REPEATS = 4      # most passes of the replay rows per epoch (FORMAT.md 7.4)
 
 
 def _free():
@@ -240,9 +237,9 @@ class Learner:
         order_rows, noise = rows, None
         if self.hp["replay_noise"] > 0:
             # the training order also holds the replay rows' repeats (FORMAT.md 7.4 and 8)
-            cap, C = self.replay.capacity, self.net.caps[-1]
-            order_rows = max(cap, min(MAX_REPEATS * cap, self.max_samples * C)) + self.max_samples
-            noise = array("f", bytearray(4 * (NOISE_WINDOWS + nf - 1)))
+            from . import noise as nz
+            order_rows = nz.order_rows(self.replay.capacity, self.max_samples, self.net.caps[-1])
+            noise = nz.table(nf)
         tables = [array("H", bytearray(2 * n)) for n in (order_rows, rows, rows)]  # no list grows mid-call
         buf = array("f", bytearray(4 * nf))
         X = self.B.zeros(self.max_samples, nf)
@@ -333,69 +330,46 @@ class Learner:
     def _training_rows(self, X, n_train):
         """Training row k is replay sample k % n (k < m n, the replay rows m times over, FORMAT.md
         7.4), else new row k - m n of X. Returns the row count, the class weights (1 / rows of
-        the class) and (m n, amplitude) of the replay noise, or None without it."""
+        the class) and fit's fetch with replay noise, or None without it."""
         rp = self.replay
         c = len(self.classes) - 1
         n_real = n_train if self.hp["train_on_real"] else 0
         counts = [0] * len(self.classes)
         for i in range(rp.n):
             counts[rp.cls[i]] += 1
-        m = _repeats(counts, n_real, self.hp["replay_noise"])
+        m, noisy = 1, None
+        if self.hp["replay_noise"] > 0:
+            from . import noise as nz
+            t = self._noise
+            assert t is not None  # allocated by _workspace() when replay_noise > 0
+            m = nz.repeats(counts, n_real)
+            a = nz.amplitude(self.B, X, n_train, self.n_features, self._y, self._buf, self.hp["replay_noise"])
+            nz.refill(t, self.rng)
+            noisy = nz.fetch(self.B, rp, X, self.n_features, self._buf, t, self.rng, m * rp.n, a)
         class_w = [0.0] * len(self.classes)
         for y in range(len(class_w)):
             class_w[y] = m * counts[y]
         class_w[c] += n_real
         for y in range(len(class_w)):
             class_w[y] = 1.0 / class_w[y]
-        noisy = None
-        if self.hp["replay_noise"] > 0:
-            noisy = (m * rp.n, self._noise_amplitude(X, n_train))
-            t = self._noise
-            assert t is not None  # allocated by _workspace() when replay_noise > 0
-            for i in range(len(t)):
-                t[i] = self.rng.uniform()
-        return m * rp.n + n_real, class_w, noisy
+        return m * rp.n + n_real, class_w, (m * rp.n, noisy) if noisy is not None else None
 
-    def _noise_amplitude(self, X, n_train):
-        """replay_noise * r * sqrt(3), r the root of the mean per-feature variance of the new
-        class's training rows: uniform table values then give noise of deviation replay_noise * r."""
-        B = self.B
-        nf = self.n_features
-        B.col_mean(X, n_train, nf, self._y)
-        B.get_row(self._y, 0, self._buf, nf)
-        msq = 0.0
-        for j in range(nf):
-            msq += self._buf[j] * self._buf[j]
-        r2 = B.sumsq(X, n_train, nf) / (n_train * nf) - msq / nf
-        return self.hp["replay_noise"] * math.sqrt(max(r2, 0.0)) * math.sqrt(3.0)
-
-    def _row_fetch(self, X, rows=None, noisy=None):
-        """fetch(k, M, r) for the net: row k (through the table `rows` when given) into row r of M;
-        with noisy = (n_noisy, a), rows below n_noisy get a window of the noise table (7.4)."""
+    def _row_fetch(self, X, rows=None):
+        """fetch(k, M, r) for the net: row k (through the table `rows` when given) into row r of M."""
         B = self.B
         nf = self.n_features
         buf = self._buf
         rp = self.replay
         n_rep = rp.n
-        n_noisy, a = noisy if noisy is not None else (0, 0.0)
-        n_first = max(n_rep, n_noisy)
-        t = self._noise if self._noise is not None else buf  # buf is never read through t without noise
-        rng = self.rng
 
         def fetch(k, dst, r):
             if rows is not None:
                 k = rows[k]
-            if k < n_noisy:
-                rp.row_values(k % n_rep, buf)
-                o = rng.below(NOISE_WINDOWS)
-                for j in range(nf):
-                    buf[j] += a * t[o + j]
-                B.set_row(dst, r, buf, nf)
-            elif k < n_rep:
+            if k < n_rep:
                 rp.row_values(k, buf)
                 B.set_row(dst, r, buf, nf)
             else:
-                B.copy_row(X, k - n_first, dst, r, nf)
+                B.copy_row(X, k - n_rep, dst, r, nf)
         return fetch
 
     def _row_label(self, rows=None, n_first=None):
@@ -419,9 +393,13 @@ class Learner:
             if e % every == 0 or e == total:
                 log("train: epoch %d/%d loss %.4f (hidden %d)" % (e, total, loss, self.net.hidden[0]))
         self.net.reset_momentum()
-        n_first = max(self.replay.n, noisy[0]) if noisy is not None else None
-        return self.net.fit(self._row_fetch(X, None, noisy), self._row_label(None, n_first), class_w, n_rows,
-                            self._order, epochs, hp["lr"], hp["momentum"], self.rng, progress)
+        # noisy = (replay rows m times over, their fetch with noise) or None (FORMAT.md 7.4)
+        if noisy is None:
+            fetch, label = self._row_fetch(X), self._row_label()
+        else:
+            fetch, label = noisy[1], self._row_label(None, noisy[0])
+        return self.net.fit(fetch, label, class_w, n_rows, self._order, epochs, hp["lr"], hp["momentum"],
+                            self.rng, progress)
 
     def _accuracy(self, X, val):
         """The check: the worse of (a) the new class's accuracy on its held-out rows of X and
@@ -629,15 +607,6 @@ def _length(x):
 
 def _row_getter(B, M, n):
     return lambda i: B.row(M, i, n)
-
-
-def _repeats(counts, n_real, replay_noise):
-    # FORMAT.md 7.4: with noise, the replay rows pass m times per epoch so the classes'
-    # rows come near the new class's real ones; at most MAX_REPEATS
-    most = max(counts) if counts else 0
-    if replay_noise <= 0 or n_real == 0 or most == 0:
-        return 1
-    return max(1, min(n_real // most, MAX_REPEATS))
 
 
 def _train_rows(n, ve):

@@ -181,10 +181,9 @@ def test_failed_learn_restores_previous_state(ctx):
 def test_replay_noise_repeats_the_replay_rows_and_is_saved(ctx):
     # FORMAT.md 7.4: with 1 sample per class in replay and 12 real training rows, the replay
     # rows pass 4 times (MAX_REPEATS) per epoch; without noise once
-    from tinycil.learner import _repeats
-    check(_repeats([1, 1, 1], 12, 0.5) == 4 and _repeats([5, 5], 12, 0.5) == 2, "repeats")
-    check(_repeats([13, 1], 12, 0.5) == 1 and _repeats([1, 1], 12, 0.0) == 1 and _repeats([1], 0, 0.5) == 1,
-          "no repeats")
+    from tinycil import noise
+    check(noise.repeats([1, 1, 1], 12) == 4 and noise.repeats([5, 5], 12) == 2, "repeats")
+    check(noise.repeats([13, 1], 12) == 1 and noise.repeats([1], 0) == 1, "no repeats")
     check("replay_noise" in str(raises(ValueError, tinycil.new, N_IN, path=None, replay_noise=-1)), "negative")
     path = ctx["tmp"] + "/noise"
     l = _new(ctx, path, memory_bytes=60, replay_noise=0.25)  # 5 samples: 1 per class at 3+ classes
