@@ -9,7 +9,7 @@ from . import store
 from .learner import DEFAULT_PATH, HYPER, Learner
 from .store import FormatError
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 
 def new(n_inputs, *, path=DEFAULT_PATH, overwrite=False, **options):
