@@ -330,7 +330,7 @@ class Learner:
     def _training_rows(self, X, n_train):
         """Training row k is replay sample k % n (k < m n, the replay rows m times over, FORMAT.md
         7.4), else new row k - m n of X. Returns the row count, the class weights (1 / rows of
-        the class) and fit's fetch with replay noise, or None without it."""
+        the class) and, with replay noise, (m n, fit's fetch that adds it), else None."""
         rp = self.replay
         c = len(self.classes) - 1
         n_real = n_train if self.hp["train_on_real"] else 0
