@@ -532,10 +532,11 @@ class Learner:
         head = (self.n_inputs, self.n_features, self.max_hidden, self.min_hidden, self.grow_step,
                 net.caps[-1], len(s) - 2, net.hidden[0], self.replay.budget, self.target, self.rng.state)
         hypr = tuple(hp[k] for k, _ in HYPER)
+        # the front-end is written from the learner's one copy of it (no bytes kept beside it)
+        frontend = [(B.int8_buffer(Wq), n_out, n_in, relu, sc, bias)
+                    for (Wq, sc, bias, n_out, n_in, relu) in self._frontend]
         return {"head": head, "hypr": hypr, "classes": self.classes, "offset": self.offset,
-                "scale": self.scale, "frontend": [(B.int8_buffer(Wq), n_out, n_in, relu, sc, bias)
-                                                           for (Wq, sc, bias, n_out, n_in, relu) in self._frontend], "dense": dense,
-                "replay": self.replay}
+                "scale": self.scale, "frontend": frontend, "dense": dense, "replay": self.replay}
 
     def _apply(self, st):
         """Set weights, classes and replay set from a decoded file state."""

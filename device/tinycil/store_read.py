@@ -21,7 +21,6 @@ def _header(data, name):
         raise FormatError("%s: format version %d, this tinycil reads versions 1 and %d" % (name, ver, VERSION))
     if kind != KIND_LEARNER:
         raise FormatError("%s: file kind %d is not a learner" % (name, kind))
-    return ver
 
 
 def _parse(data, name):

@@ -22,6 +22,7 @@ multiply, add).
 import numpy as np
 
 from .reference import mlp_flops, mlp_params  # noqa: F401 (re-exported for bench)
+from .reference import split_rows
 from .store import quantize_rows  # the one int8 rule (FORMAT.md), as the board computes it
 
 F32 = np.float32
@@ -284,13 +285,6 @@ class _Counting:
         net.predict = predict
 
 
-def _train_rows(n, val_every):
-    """The rows learn_class trains on (FORMAT.md section 7, step 1)."""
-    if val_every > 1 and n >= 2 * val_every:
-        return [i for i in range(n) if i % val_every != val_every - 1]
-    return list(range(n))
-
-
 class LearnerMethod(Method, _Counting):
     """ours / fixed / herding / random: a prepared reference learner and its learn_class."""
 
@@ -355,7 +349,7 @@ class NaiveMethod(Method, _Counting):
     def learn(self, c, X):
         l = self.l
         hp = l.hp
-        F = l.features(np.asarray(X)[_train_rows(len(X), hp["val_every"])])
+        F = l.features(np.asarray(X)[split_rows(len(X), hp["val_every"])[0]])
         self.train_flops += self.base.frontend_flops * len(X)
         l.net.add_class(l.rng)
         self.classes.append(c)

@@ -362,6 +362,14 @@ def train_rows(n, val_every):
     return n - n // val_every if val_every > 1 and n >= 2 * val_every else n
 
 
+def split_rows(n, val_every):
+    """(training, held-out) row indices of a call with n samples (FORMAT.md 7.1)."""
+    if train_rows(n, val_every) == n:
+        return list(range(n)), []
+    return ([i for i in range(n) if i % val_every != val_every - 1],
+            [i for i in range(n) if i % val_every == val_every - 1])
+
+
 def board_ram(n_inputs, n_features, max_hidden, max_classes, n_layers=1, batch=16, memory_bytes=6400,
               max_per_class=10, embed_dim=32, max_samples=BOARD_MAX_SAMPLES, widest_frontend=0, val_every=5,
               replay_noise=0.0):
@@ -569,9 +577,7 @@ class Learner:
         hp = self.hp
         n = len(X)
         c = len(self.classes)
-        ve = hp["val_every"]
-        val = [i for i in range(n) if i % ve == ve - 1] if train_rows(n, ve) < n else []
-        train = [i for i in range(n) if i not in val]
+        train, val = split_rows(n, hp["val_every"])
         check_rows = X[val if val else train]
         hidden_before = self.net.hidden[0]
 
