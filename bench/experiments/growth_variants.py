@@ -1,0 +1,198 @@
+"""Two ways the FLOPs goal might be met that the benchmark's method does not take, tried on
+the validation split only: are they worth building into the board's learner?
+
+1. "undo": a widening that does not raise the check (FORMAT.md 7.6, growth stops) is also
+   undone: the new units are dropped and the learner keeps the narrower network.
+2. "two layers": the fixed network with two hidden layers, at the widest width whose buffers
+   fit the same 96 KB (the width growth would then save FLOPs quadratically).
+
+For each data set it reads the hyperparameters the benchmark chose (bench/results.json of the
+same commit) and runs, over the same validation class orders as the benchmark's choice of the
+growth rule: the fixed network; `ours` with every (grow_step, tolerance) pair, with undo; and
+the two-layer fixed network. `ours` without undo is the benchmark's own table
+(results.json, target_selection). Writes growth_variants.md and growth_variants.json.
+
+    TINYCIL_DATA=../shared/data PYTHONPATH=host .venv/bin/python bench/experiments/growth_variants.py \
+        --out bench/experiments [--dataset NAME ...]
+"""
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from tinycil_host import baselines, bench, datasets
+from tinycil_host import reference as ref
+
+HERE = Path(__file__).resolve().parent
+
+
+class UndoLearner(ref.Learner):
+    """The reference learner, except that a widening the check does not reward is undone.
+
+    The growth loop calls _accuracy after every fit; a wider net whose check is not above the
+    previous one's is the stalled case, where the loop stops. Here the net is narrowed back
+    before the loop sees it (the loop still stops: the returned accuracy is the stalled one)."""
+
+    _last = None
+
+    def _accuracy(self, new_rows):
+        acc = super()._accuracy(new_rows)
+        width = self.net.hidden[0]
+        last = self._last
+        if last is not None and width > last[0] and acc <= last[1]:
+            net = self.net
+            for layer in range(1, len(net.sizes) - 1):
+                net.sizes[layer] = last[0]
+            net._resize()
+            net._grow_momentum()
+            self._last = None
+            return acc
+        self._last = (width, acc)
+        return acc
+
+
+def run_orders(split, st, orders, method, hyper, nf_out, undo=False):
+    """Mean final validation accuracy and inference FLOPs over the orders (bench.validation_run,
+    with the undo learner swapped in when asked)."""
+    accs, flops = [], []
+    for order in orders:
+        base = bench.Base(split, order, st["memory_percent"], st, hyper)
+        bench.prepare_bases(base, split, st, nf_out, [method])
+        if undo:
+            base.prepared[method].__class__ = UndoLearner
+        r = bench.run_protocol(baselines.LearnerMethod(base, method), base, split.Xval, split.yval)
+        accs.append(r["final_acc"])
+        flops.append(r["inference_flops"])
+    return float(np.mean(accs)), float(np.mean(flops))
+
+
+def widest_fitting(D, nf, hyper, st, n_layers):
+    mem = bench.budget_bytes(len(D.y_train), nf, st["memory_percent"])
+    for H in bench.WIDTHS:
+        ram = ref.board_ram(D.n_features, nf, H, len(D.classes), n_layers, batch=dict(ref.HYPER)["batch"],
+                            replay_noise=hyper["replay_noise"], memory_bytes=mem,
+                            max_per_class=hyper["max_per_class"], embed_dim=dict(ref.HYPER)["embed_dim"],
+                            max_samples=st["new_per_class"])
+        if ram["total"] <= bench.RAM_LIMIT:
+            return H
+    return None
+
+
+def one_dataset(name, results, st):
+    info = results["datasets"][name]["info"]
+    hyper = dict(info["hyper"])
+    D = datasets.load(name)
+    _, nf_out, nf = bench.learner_defaults(D, st)
+    split = bench.Split(D, st["seed"], nf)
+    orders = bench.validation_orders(split, st)
+    fixed_acc, fixed_flops = run_orders(split, st, orders, "fixed", hyper, nf_out)
+    out = {"fixed": {"val_final_acc": fixed_acc, "inference_flops": fixed_flops, "max_hidden": hyper["max_hidden"]},
+           "keep": info["target_selection"], "undo": []}
+    for step in bench.GROW_STEPS:
+        for tol in bench.TOLERANCES:
+            t = {"grow_step": step, "tolerance": tol}
+            try:
+                acc, flops = run_orders(split, st, orders, "ours", dict(hyper, grow_step=step, tolerance=tol), nf_out,
+                                        undo=True)
+                t.update(val_final_acc=acc, inference_flops=flops)
+            except (ValueError, ArithmeticError) as e:
+                t.update(val_final_acc=-1.0, inference_flops=float("inf"), error=str(e)[:200])
+            out["undo"].append(t)
+    H2 = widest_fitting(D, nf, hyper, st, 2)
+    if H2:
+        try:
+            acc, flops = run_orders(split, st, orders, "fixed", dict(hyper, max_hidden=H2, n_layers=2), nf_out)
+            out["two_layers"] = {"max_hidden": H2, "val_final_acc": acc, "inference_flops": flops}
+        except (ValueError, ArithmeticError) as e:
+            out["two_layers"] = {"max_hidden": H2, "error": str(e)[:200]}
+    return out
+
+
+def choose(cands, fixed):
+    """bench.cheapest_within_a_point over the candidates that ran, as (ratio, points)."""
+    ok = [dict(t, fixed_val_acc=fixed["val_final_acc"]) for t in cands if t.get("val_final_acc", -1) >= 0]
+    best = bench.cheapest_within_a_point(ok, fixed["val_final_acc"])
+    return best["inference_flops"] / fixed["inference_flops"], 100 * (best["val_final_acc"] - fixed["val_final_acc"]), best
+
+
+def report(res, meta):
+    L = ["# Growth variants on validation: undoing unpaid widenings, two hidden layers", "",
+         "Made by `bench/experiments/growth_variants.py` (command in its docstring) at commit `%s`, %s, %.0f s; "
+         "hyperparameters and class orders as in [../report.md](../report.md). Validation split only: nothing "
+         "here was run on test. FLOPs: inference of the trainable part, ratio to the fixed network of the "
+         "benchmark; points: final validation accuracy minus that fixed network's, mean of %d class orders."
+         % (meta["commit"], meta["date"], meta["seconds"], meta["orders"]), "",
+         "## Undoing a widening that does not raise the check", "",
+         "Each rule is chosen as the benchmark chooses (`cheapest_within_a_point`): the fewest FLOPs within "
+         "1 point of fixed, else within 1 point of the best rule.", "",
+         "| data set | keep (the method) | undo | either, per data set |", "|---|---|---|---|"]
+    means = {"keep": [], "undo": [], "either": []}
+    pts = {"keep": [], "undo": [], "either": []}
+    for name, r in res.items():
+        fixed = r["fixed"]
+        keep = [dict(t) for t in r["keep"]]
+        for t in keep:  # the benchmark's fixed run is the same run as ours here; use one baseline
+            t["inference_flops"] = t["inference_flops"] * fixed["inference_flops"] / t["fixed_inference_flops"]
+        cells = []
+        for key, cands in (("keep", keep), ("undo", r["undo"]), ("either", keep + r["undo"])):
+            ratio, p, best = choose(cands, fixed)
+            means[key].append(ratio)
+            pts[key].append(p)
+            cells.append("%.2f (%+.1f points; step %d tol %g)" % (ratio, p, best["grow_step"], best["tolerance"]))
+        L.append("| %s | %s |" % (name, " | ".join(cells)))
+    L.append("| **mean** | %s |" % " | ".join("**%.2f** (%+.1f points)" % (np.mean(means[k]), np.mean(pts[k]))
+                                           for k in ("keep", "undo", "either")))
+    L += ["", "Every rule tried, undo (ratio, points):", ""]
+    for name, r in res.items():
+        f = r["fixed"]
+        L.append("- %s: %s" % (name, "; ".join(
+            "step %d tol %g: %s" % (t["grow_step"], t["tolerance"], "failed" if t["val_final_acc"] < 0 else "%.2f, %+.1f" % (
+                t["inference_flops"] / f["inference_flops"], 100 * (t["val_final_acc"] - f["val_final_acc"])))
+            for t in r["undo"])))
+    L += ["", "## Two hidden layers (fixed network)", "",
+          "| data set | one layer: width, val acc %, FLOPs | two layers at the widest fitting 96 KB: width, val acc %, FLOPs |",
+          "|---|---|---|"]
+    for name, r in res.items():
+        f, t = r["fixed"], r.get("two_layers")
+        two = "-" if not t else ("failed: %s" % t["error"] if "error" in t else "%d, %.1f, %d" % (
+            t["max_hidden"], 100 * t["val_final_acc"], t["inference_flops"]))
+        L.append("| %s | %d, %.1f, %d | %s |" % (name, f["max_hidden"], 100 * f["val_final_acc"], f["inference_flops"], two))
+    return "\n".join(L) + "\n"
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--out", default=str(HERE))
+    p.add_argument("--results", default=str(HERE.parent / "results.json"))
+    p.add_argument("--dataset", action="append")
+    args = p.parse_args(argv)
+    from threadpoolctl import threadpool_limits
+    results = json.load(open(args.results))
+    m = results["meta"]
+    st = {"memory_percent": m["settings"]["memory_percent"], "base_per_class": m["settings"]["base_per_class"],
+          "new_per_class": m["settings"]["new_per_class"], "seed": m["settings"]["seed"],
+          "orders": m["settings"]["orders"], "sweep": m["settings"]["sweep"], "select": m["settings"]["select"]}
+    t0 = time.time()
+    res = {}
+    with threadpool_limits(1):
+        for name in args.dataset or list(results["datasets"]):
+            res[name] = one_dataset(name, results, st)
+            print("growth_variants: %s done (%.0f s)" % (name, time.time() - t0), flush=True)
+    import subprocess
+    commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True,
+                            cwd=HERE).stdout.strip()
+    meta = {"commit": commit, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "seconds": time.time() - t0, "orders": min(st["orders"], bench.SELECT_ORDERS)}
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "growth_variants.json").write_text(json.dumps({"meta": meta, "datasets": res}, indent=1))
+    (out / "growth_variants.md").write_text(report(res, meta))
+    print("growth_variants: wrote %s" % (out / "growth_variants.md"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
