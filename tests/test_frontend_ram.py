@@ -1,7 +1,8 @@
-"""A frozen front-end is most of a learner's bytes; on the unix port a loaded learner holds
-it once (its int8 matrix), and this learner loads at 168wK, where the old double copy did
-not fit (the old code needed more than 176wK for it)."""
+"""A frozen front-end is most of a learner's bytes. On the unix port a loaded learner reads its
+weights from the file by default, holding none of them; with frontend_in_ram=True it holds them
+once (its int8 matrix; an older version held them twice and needed more than 176wK here)."""
 import numpy as np
+import pytest
 
 from tinycil_host import mpy
 from tinycil_host import reference as ref
@@ -11,7 +12,7 @@ N_IN, N_OUT = 784, 32
 SCRIPT = """code:
 import gc, tinycil
 gc.collect(); f0 = gc.mem_free()
-l = tinycil.load(%r, verbose=False, preallocate=False)
+l = tinycil.load(%r, verbose=False, preallocate=False, frontend_in_ram=%r)
 gc.collect(); f1 = gc.mem_free()
 print('USED', f0 - f1, l.info()['n_features'])
 """
@@ -23,22 +24,39 @@ def _learner(path, n_inputs, frontend):
     return path
 
 
-def _used(path, heap):
-    r = mpy.run(SCRIPT % str(path), heap=heap, timeout=120)
+def _used(path, heap, in_ram=False):
+    r = mpy.run(SCRIPT % (str(path), in_ram), heap=heap, timeout=120)
     assert r.returncode == 0, r.stderr[-1500:]
     used, nf = r.stdout.split("USED ")[1].split()
     assert int(nf) == N_OUT
     return int(used)
 
 
-def test_a_loaded_front_end_is_held_once(tmp_path):
+def _front(tmp_path):
     rng = np.random.default_rng(5)
     front = FrontLayer(rng.integers(-127, 128, (N_OUT, N_IN)), np.full(N_OUT, 0.01), np.zeros(N_OUT), False)
-    with_front = _used(_learner(tmp_path / "front", N_IN, [front]), "168wK")
+    return _learner(tmp_path / "front", N_IN, [front])
+
+
+def test_a_loaded_front_end_costs_its_weights_once_in_ram_and_not_at_all_from_the_file(tmp_path):
+    front = _front(tmp_path)
     plain = _used(_learner(tmp_path / "plain", N_OUT, None), "168wK")
     weights = N_OUT * N_IN
-    # the difference is the weights once, plus the 784-wide input scaling and input row
-    # (9 KB) and the interpreter's object headers (12.7 KB in all, measured); holding the
-    # weights twice as before would add another 25 KB
-    extra = with_front - plain
-    assert weights < extra < weights + 16 * 1024, extra
+    # either way the extra holds the 784-wide input scaling and input row (9 KB), the
+    # front-end module's code and the interpreter's object headers; read from the file it
+    # adds a 784-byte block, in RAM the 25 KB of weights
+    from_file = _used(front, "168wK") - plain
+    in_ram = _used(front, "168wK", in_ram=True) - plain
+    print("extra heap: weights read from the file %d bytes, held in RAM %d" % (from_file, in_ram))
+    assert from_file < 20 * 1024 < weights, from_file
+    assert weights < in_ram < weights + 20 * 1024, in_ram
+    assert in_ram - from_file >= weights - 1024
+
+
+@pytest.mark.parametrize("in_ram,loads", [(False, True), (True, False)])
+def test_a_front_end_read_from_the_file_loads_where_one_in_ram_does_not(tmp_path, in_ram, loads):
+    # measured: from the file it loads down to 112wK, in RAM it needs 144wK
+    r = mpy.run(SCRIPT % (str(_front(tmp_path)), in_ram), heap="128wK", timeout=120)
+    assert (r.returncode == 0) == loads, (r.stdout + r.stderr)[-800:]
+    if not loads:
+        assert "MemoryError" in r.stdout + r.stderr

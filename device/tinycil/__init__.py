@@ -9,7 +9,7 @@ from . import store
 from .learner import DEFAULT_PATH, HYPER, Learner
 from .store import FormatError
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 
 def new(n_inputs, *, path=DEFAULT_PATH, overwrite=False, **options):
@@ -27,12 +27,14 @@ def new(n_inputs, *, path=DEFAULT_PATH, overwrite=False, **options):
     return l
 
 
-def load(path=DEFAULT_PATH, *, backend=None, verbose=True, preallocate=True):
+def load(path=DEFAULT_PATH, *, backend=None, verbose=True, preallocate=True, frontend_in_ram=False):
     """The learner saved in folder `path` (falls back to its backup copy, saying so).
 
     preallocate=False leaves out learn_class's buffers until its first call: for a
-    board that only predicts."""
-    st = store.load_state(path, log=print if verbose else None)
+    board that only predicts. A frozen front-end's weights are read from the file as
+    features are computed (1 KB at a time); frontend_in_ram=True holds them in RAM
+    instead: faster, and as many bytes as the weights."""
+    st = store.load_state(path, log=print if verbose else None, lazy_frontend=not frontend_in_ram)
     return from_state(st, path=path, backend=backend, preallocate=preallocate)
 
 
@@ -46,6 +48,7 @@ def from_state(st, path=None, backend=None, preallocate=True):
     l = Learner(n_inputs, n_features=n_features, max_hidden=max_hidden, min_hidden=min_hidden,
                 grow_step=grow_step, max_classes=max_classes, n_layers=n_layers,
                 memory_bytes=memory_bytes, target=target, path=path, backend=backend,
-                input_offset=st["offset"], input_scale=st["scale"], frontend=st["frontend"], preallocate=preallocate, **hyper)
+                input_offset=st["offset"], input_scale=st["scale"], frontend=st["frontend"], preallocate=preallocate,
+                frontend_file=st.get("file"), **hyper)
     l._apply(st)
     return l

@@ -317,8 +317,19 @@ def int8_buffer(Wq):
     return Wq
 
 
-def qlinear(x, Wq, scales, bias, y, n_in, n_out, relu):
-    # one sample: y[0,i] = scales[i] * sum_j Wq[i,j] * x[0,j] + bias[i]
+def int8_scratch(n):
+    # n signed bytes to read front-end rows from a file into (readinto fills it in place)
+    return array("b", bytes(n))
+
+
+def int8_view(buf, rows, cols):
+    # an int8_scratch as a rows x cols int8_matrix: the same flat array (qlinear indexes it)
+    return buf
+
+
+def qlinear(x, Wq, scales, bias, y, n_in, n_out, relu, i0=0):
+    # one sample, rows 0..n_out-1 of Wq giving outputs i0..i0+n_out-1:
+    # y[0,i0+i] = scales[i0+i] * sum_j Wq[i,j] * x[0,j] + bias[i0+i]
     xa = x.r[0]
     ya = y.r[0]
     for i in range(n_out):
@@ -326,7 +337,7 @@ def qlinear(x, Wq, scales, bias, y, n_in, n_out, relu):
         s = 0.0
         for j in range(n_in):
             s += Wq[o + j] * xa[j]
-        s = s * scales[i] + bias[i]
+        s = s * scales[i0 + i] + bias[i0 + i]
         if relu and s < 0.0:
             s = 0.0
-        ya[i] = s
+        ya[i0 + i] = s

@@ -155,10 +155,21 @@ def int8_buffer(Wq):
     return Wq.tobytes()
 
 
-def qlinear(x, Wq, scales, bias, y, n_in, n_out, relu):
+def int8_scratch(n):
+    # n bytes to read front-end rows from a file into; int8_view shares them
+    return bytearray(n)
+
+
+def int8_view(buf, rows, cols):
+    # the first rows x cols bytes of an int8_scratch as an int8 matrix (frombuffer shares)
+    return np.frombuffer(buf, dtype=np.int8, count=rows * cols).reshape((rows, cols))
+
+
+def qlinear(x, Wq, scales, bias, y, n_in, n_out, relu, i0=0):
+    # rows 0..n_out-1 of Wq give outputs i0..i0+n_out-1
     z = np.dot(Wq[:n_out, :n_in], x[:1, :n_in].transpose())  # (n_out, 1)
     for i in range(n_out):
-        s = float(z[i, 0]) * scales[i] + bias[i]
+        s = float(z[i, 0]) * scales[i0 + i] + bias[i0 + i]
         if relu and s < 0.0:
             s = 0.0
-        y[0, i] = s
+        y[0, i0 + i] = s

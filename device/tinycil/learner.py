@@ -47,7 +47,7 @@ class Learner:
     def __init__(self, n_inputs, n_features=None, max_hidden=32, min_hidden=8, grow_step=8,
                  max_classes=16, n_layers=1, memory_bytes=6400, target=0.95, path: "str | None" = DEFAULT_PATH,
                  backend=None, seed=1, input_offset=None, input_scale=None, frontend=None,
-                 max_samples=MAX_SAMPLES, preallocate=True, **hyper):
+                 max_samples=MAX_SAMPLES, preallocate=True, frontend_file=None, **hyper):
         self.B = _backend.get(backend)
         if n_features is None:
             n_features = frontend[-1][1] if frontend else n_inputs
@@ -94,12 +94,16 @@ class Learner:
         self._noise = None  # with replay_noise > 0, its noise table (part of the workspace)
         if preallocate:  # beside the net, before anything fragments the heap
             self._workspace()
-        self._frontend = []
-        self._set_frontend(frontend or [])
+        self._frontend = None
+        widest = 0
+        if frontend:
+            from .frontend import FrontEnd
+            self._frontend = FrontEnd(self.B, frontend, n_inputs, n_features, frontend_file)
+            widest = self._frontend.widest()
         # the input row (and every second front-end layer's output), then the other
         # layers' outputs: only the first needs n_inputs (12 KB of floats at 3072 inputs)
-        self._x = self.B.zeros(1, max(n_inputs, n_features, _widest(frontend)))
-        self._y = self.B.zeros(1, max(n_features, _widest(frontend)))
+        self._x = self.B.zeros(1, max(n_inputs, n_features, widest))
+        self._y = self.B.zeros(1, max(n_features, widest))
         # computing only after every long-lived buffer exists: the temporary floats of
         # the initialisation then free up behind them instead of between them
         self.net.set_hidden(min_hidden, self.rng)
@@ -195,6 +199,8 @@ class Learner:
             "memory_bytes_used": self.replay.bytes_used(), "memory_bytes_budget": self.replay.budget,
             "samples_per_class": [self.replay.count(c) for c in range(len(self.classes))],
             "target": self.target, "backend": self.B.NAME, "path": self.path,
+            "frontend_weights": ("none" if self._frontend is None else
+                                 "file" if self._frontend.streamed() else "ram"),
         }
 
     def save(self, path=None, weights="f32"):
@@ -207,7 +213,13 @@ class Learner:
         if weights not in ("f32", "int8"):
             raise ValueError("weights must be 'f32' or 'int8'")
         enc = store.ENC_INT8 if weights == "int8" else store.ENC_F32
-        return store.write(path, self._state(), enc)
+        st = self._state()
+        fe = self._frontend
+        size = store.write(path, st, enc, release=fe.close if fe is not None else None)
+        if fe is not None and "frontend_at" in st and _folder(store.join(path, store.FILE)) == _folder(fe.file or ""):
+            # the front-end's file was replaced: its weights are now in the new learner.bin
+            fe.point(store.join(path, store.FILE), st["frontend_at"])
+        return size
 
     def _take_samples(self, samples):
         """The workspace (taken if it is not there) holding the checked samples: (X, n, n_train)."""
@@ -497,29 +509,13 @@ class Learner:
                 raise ValueError("%s[%d] is %g after input scaling; values must lie within +-%g"
                                  % (what, j, a, MAX_ABS))
             B.put(v, 0, j, a)
-        out = self._y
-        for (Wq, scales, bias, n_out, n_in, relu) in self._frontend:
-            B.qlinear(v, Wq, scales, bias, out, n_in, n_out, relu)
-            v, out = out, v
+        if self._frontend is not None:
+            v = self._frontend.apply(v, self._y)
         B.copy_row(v, 0, dst, r, self.n_features)
 
     # ---- state (for store.py) ---------------------------------------------------
-    def _set_frontend(self, layers):
-        from array import array
-        # one copy in RAM: the backend's int8 matrix; save writes from it (store.write_to)
-        self._frontend = []
-        prev = self.n_inputs
-        for (q, n_out, n_in, relu, scales, bias) in layers:
-            if n_in != prev:
-                raise ValueError("front-end layer takes %d inputs, previous gives %d" % (n_in, prev))
-            self._frontend.append((self.B.int8_matrix(q, n_out, n_in), array("f", scales),
-                                   array("f", bias), n_out, n_in, relu))
-            prev = n_out
-        if prev != self.n_features:
-            raise ValueError("front-end gives %d features, network takes %d" % (prev, self.n_features))
-
     def _frontend_flops(self):
-        return sum(2 * f[3] * f[4] for f in self._frontend)
+        return self._frontend.flops() if self._frontend is not None else 0
 
     def _state(self):
         net = self.net
@@ -532,11 +528,13 @@ class Learner:
         head = (self.n_inputs, self.n_features, self.max_hidden, self.min_hidden, self.grow_step,
                 net.caps[-1], len(s) - 2, net.hidden[0], self.replay.budget, self.target, self.rng.state)
         hypr = tuple(hp[k] for k, _ in HYPER)
-        # the front-end is written from the learner's one copy of it (no bytes kept beside it)
-        frontend = [(B.int8_buffer(Wq), n_out, n_in, relu, sc, bias)
-                    for (Wq, sc, bias, n_out, n_in, relu) in self._frontend]
-        return {"head": head, "hypr": hypr, "classes": self.classes, "offset": self.offset,
-                "scale": self.scale, "frontend": frontend, "dense": dense, "replay": self.replay}
+        fe = self._frontend
+        st = {"head": head, "hypr": hypr, "classes": self.classes, "offset": self.offset,
+              "scale": self.scale, "frontend": fe.state() if fe is not None else [], "dense": dense,
+              "replay": self.replay}
+        if fe is not None and fe.streamed():
+            st["frontend_at"] = []  # store.write_to notes where the weights land
+        return st
 
     def _apply(self, st):
         """Set weights, classes and replay set from a decoded file state."""
@@ -575,6 +573,9 @@ class Learner:
                 raise store.FormatError("replay sample of unknown class %d" % c)
             self.replay.add_raw(c, s, q)
         self.rng.state = head[10] or 1
+        fe = self._frontend
+        if st.get("file") and fe is not None and fe.streamed():  # read from the file it now names
+            fe.point(st["file"], [f[0] for f in st["frontend"]])
 
     def _snapshot(self):
         """The learner's file image in RAM: the undo copy of a learner that has no folder."""
@@ -583,10 +584,12 @@ class Learner:
     def _restore(self, snapshot, cause):
         self._X = None  # the learn workspace goes first: reloading needs a block of file size
         self._distiller = None
+        if self._frontend is not None:
+            self._frontend.close()
         gc.collect()
         try:
             if snapshot is None:
-                self._apply(store.load_state(self.path, log=None))
+                self._apply(store.load_state(self.path, log=None, lazy_frontend=True))
             else:
                 self._apply(store.decode(snapshot, "<snapshot>"))
         except Exception as e:
@@ -615,8 +618,8 @@ def _train_rows(n, ve):
     return n - n // ve if ve > 1 and n >= 2 * ve else n
 
 
-def _widest(frontend):
-    return max([f[1] for f in frontend]) if frontend else 0
+def _folder(file):
+    return file.rsplit("/", 1)[0] if "/" in file else ""
 
 
 def _printer(verbose):

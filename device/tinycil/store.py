@@ -114,12 +114,18 @@ def write_dense(w, n_out, n_in, row, bias, encoding):
     w.raw(_f32(bias))
 
 
-def write(path, state, encoding=ENC_F32):
-    """Write `state` (see Learner._state) to `path` atomically. Returns the file size."""
+def write(path, state, encoding=ENC_F32, release=None):
+    """Write `state` (see Learner._state) to `path` atomically. Returns the file size.
+    release() runs before the renames: it closes files the state was read from (a file
+    system may refuse to rename an open file)."""
     makedirs(path)
     tmp = join(path, TEMP)
-    with open(tmp, "wb") as f:
-        size = write_to(f, state, encoding)
+    try:
+        with open(tmp, "wb") as f:
+            size = write_to(f, state, encoding)
+    finally:
+        if release is not None:
+            release()
     _replace(path, tmp)
     return size
 
@@ -172,9 +178,15 @@ def write_to(f, state, encoding=ENC_F32):
         # holds them once (the learner's own copy is written, not copied)
         n = 2 + sum(6 + n_out * n_in + 8 * n_out for (_q, n_out, n_in, _r, _s, _b) in fr)
         w.raw(b"FRNT" + struct.pack("<IH", n, len(fr)))
+        at = state.get("frontend_at")
         for (qbytes, n_out, n_in, relu, scales, bias) in fr:
             w.raw(struct.pack("<HHBB", n_out, n_in, 1 if relu else 0, 0))
-            w.raw(qbytes)
+            if at is not None:  # where the weights start: a board reading them from the file
+                at.append(w.size)
+            if callable(qbytes):  # weights kept in another file: copied piece by piece
+                qbytes(w.raw)
+            else:
+                w.raw(qbytes)
             w.raw(_f32(scales))
             w.raw(_f32(bias))
     for n_out, n_in, row, bias in state["dense"]:
@@ -222,10 +234,11 @@ def decode(data, name="<bytes>"):
         _drop_reader()
 
 
-def load_state(path, log=print):
-    """The newest good state in folder `path`: learner.bin, else learner.bak (saying so)."""
+def load_state(path, log=print, lazy_frontend=False):
+    """The newest good state in folder `path`: learner.bin, else learner.bak (saying so).
+    lazy_frontend: the front-end's weights stay in the file (store_read.read_state)."""
     try:
-        return _reader().load_state(path, log)
+        return _reader().load_state(path, log, lazy_frontend)
     finally:
         _drop_reader()
 

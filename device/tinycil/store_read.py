@@ -23,28 +23,89 @@ def _header(data, name):
         raise FormatError("%s: file kind %d is not a learner" % (name, kind))
 
 
-def _parse(data, name):
-    """Check and split a whole file image into {tag: [payload, ...]}."""
-    _header(data, name)
+_TAGS = (b"HEAD", b"HYPR", b"CLAS", b"SCAL", b"FRNT", b"DENS", b"RPLY")
+_MAX_CHUNKS = 16   # a learner file has at most 11: 6 kinds once, DENS up to 5 times (FORMAT.md 2)
+
+
+class _Image:
+    """A file image in RAM as a source for _parse: reads are views, not copies."""
+
+    def __init__(self, data):
+        self.m = memoryview(data)
+        self.size = len(data)
+
+    def read(self, pos, n):
+        return self.m[pos:pos + n]
+
+    def crc(self, pos, n):
+        return _crc(self.m[pos:pos + n])
+
+
+class _File:
+    """An open learner file as a source for _parse: each chunk is read on its own (never the
+    whole file in one block), the checksum in small pieces."""
+
+    def __init__(self, f, name):
+        self.f = f
+        self.name = name
+        self.size = f.seek(0, 2)
+
+    def read(self, pos, n):
+        try:
+            buf = bytearray(n)  # one exact block: a growing read needs ever larger ones
+        except MemoryError:
+            raise FormatError("%s: a chunk of %d bytes does not fit in free RAM (not a learner this "
+                              "board can hold)" % (self.name, n))
+        self.f.seek(pos)
+        if self.f.readinto(buf) != n:
+            raise FormatError("%s: file changed while being read" % self.name)
+        return buf
+
+    def crc(self, pos, n):
+        piece = bytearray(256)
+        crc = 0
+        self.f.seek(pos)
+        while n > 0:
+            k = self.f.readinto(piece)
+            if not k:
+                raise FormatError("%s: file changed while being read" % self.name)
+            k = min(k, n)
+            crc = _crc(memoryview(piece)[:k], crc)
+            n -= k
+        return crc
+
+
+def _parse(src, name, lazy=()):
+    """Check and split a file into {tag: [payload, ...]}; a chunk whose tag is in `lazy` is
+    left where it is, as its (position, length)."""
+    _header(src.read(0, min(8, src.size)), name)
     chunks = {}
     pos = 8
+    count = 0
+    size = src.size
     while True:
-        if pos + 8 > len(data):
+        if pos + 8 > size:
             raise FormatError("%s: truncated at byte %d (no END chunk)" % (name, pos))
-        tag = bytes(data[pos:pos + 4])
-        (n,) = struct.unpack_from("<I", data, pos + 4)
+        head = src.read(pos, 8)
+        tag = bytes(head[:4])
+        (n,) = struct.unpack_from("<I", head, 4)
         if tag == b"END ":
-            if pos + 12 > len(data):
+            if pos + 12 > size:
                 raise FormatError("%s: truncated inside the END chunk" % name)
-            if n != 4 or pos + 12 != len(data):
+            if n != 4 or pos + 12 != size:
                 raise FormatError("%s: bad END chunk or trailing bytes" % name)
-            (want,) = struct.unpack_from("<I", data, pos + 8)
-            if _crc(memoryview(data)[:pos]) != want:
+            (want,) = struct.unpack_from("<I", src.read(pos + 8, 4), 0)
+            if src.crc(0, pos) != want:
                 raise FormatError("%s: checksum mismatch (file corrupt)" % name)
             return chunks
-        if pos + 8 + n > len(data):
+        if tag not in _TAGS:  # before anything is kept: a file of zeros is 8-byte chunks
+            raise FormatError("%s: unknown chunk %r" % (name, tag))
+        if pos + 8 + n > size:
             raise FormatError("%s: truncated inside chunk %r" % (name, tag))
-        chunks.setdefault(tag, []).append(memoryview(data)[pos + 8:pos + 8 + n])
+        count += 1
+        if count > _MAX_CHUNKS:
+            raise FormatError("%s: more than %d chunks" % (name, _MAX_CHUNKS))
+        chunks.setdefault(tag, []).append((pos + 8, n) if tag in lazy else src.read(pos + 8, n))
         pos += 8 + n
 
 
@@ -55,16 +116,49 @@ def _one(chunks, tag, name):
     return v[0]
 
 
+def _frontend(src, chunks, name):
+    """The FRNT layers as (q, n_out, n_in, relu, scales, bias). q is the int8 weights' bytes,
+    or, for a chunk left in the file (lazy), their position in it: the board then reads them
+    from the file as it computes (FORMAT.md 8), and never holds them."""
+    fr = []
+    for p in chunks.get(b"FRNT", []):
+        at, n = p if isinstance(p, tuple) else (None, len(p))
+        read = (lambda o, k: src.read(at + o, k)) if at is not None else (lambda o, k: p[o:o + k])
+        if n < 2:
+            raise FormatError("%s: FRNT chunk length" % name)
+        (nl,) = struct.unpack_from("<H", read(0, 2), 0)
+        pos = 2
+        for _ in range(nl):
+            if pos + 6 > n:
+                raise FormatError("%s: FRNT chunk length" % name)
+            n_out, n_in, relu, _pad = struct.unpack_from("<HHBB", read(pos, 6), 0)
+            pos += 6
+            nq = n_out * n_in
+            if pos + nq + 8 * n_out > n:
+                raise FormatError("%s: FRNT chunk length" % name)
+            q = at + pos if at is not None else bytes(read(pos, nq))
+            pos += nq
+            sb = read(pos, 8 * n_out)
+            scales = _floats(sb, 0, n_out)
+            bias = _floats(sb, 4 * n_out, n_out)
+            pos += 8 * n_out
+            fr.append((q, n_out, n_in, bool(relu), scales, bias))
+        if pos != n:
+            raise FormatError("%s: FRNT chunk length" % name)
+    return fr
+
+
 def decode(data, name="<bytes>"):
-    """Decode a file image into a plain state dict (no backend needed)."""
-    chunks = _parse(data, name)
-    for tag in chunks:
-        if tag not in (b"HEAD", b"HYPR", b"CLAS", b"SCAL", b"FRNT", b"DENS", b"RPLY"):
-            raise FormatError("%s: unknown chunk %r" % (name, tag))
+    """Decode a file image in RAM into a plain state dict (no backend needed)."""
+    return _decode(_Image(data), name)
+
+
+def _decode(src, name, lazy=()):
+    chunks = _parse(src, name, lazy)
     st = {}
     try:
         st["head"] = struct.unpack(HEAD, _one(chunks, b"HEAD", name))
-        if data[4] == 1:  # version 1 had no replay_noise: 0 keeps its behaviour
+        if src.read(4, 1)[0] == 1:  # version 1 had no replay_noise: 0 keeps its behaviour
             st["hypr"] = struct.unpack(HYPR_V1, _one(chunks, b"HYPR", name)) + (0.0,)
         else:
             st["hypr"] = struct.unpack(HYPR, _one(chunks, b"HYPR", name))
@@ -85,23 +179,7 @@ def decode(data, name="<bytes>"):
             raise FormatError("%s: SCAL chunk length" % name)
         st["offset"] = _floats(p, 0, n_inputs)
         st["scale"] = _floats(p, 4 * n_inputs, n_inputs)
-        fr = []
-        for p in chunks.get(b"FRNT", []):
-            (nl,) = struct.unpack_from("<H", p, 0)
-            pos = 2
-            for _ in range(nl):
-                n_out, n_in, relu, _pad = struct.unpack_from("<HHBB", p, pos)
-                pos += 6
-                q = bytes(p[pos:pos + n_out * n_in])
-                pos += n_out * n_in
-                scales = _floats(p, pos, n_out)
-                pos += 4 * n_out
-                bias = _floats(p, pos, n_out)
-                pos += 4 * n_out
-                fr.append((q, n_out, n_in, bool(relu), scales, bias))
-            if pos != len(p):
-                raise FormatError("%s: FRNT chunk length" % name)
-        st["frontend"] = fr
+        st["frontend"] = _frontend(src, chunks, name)
         dense = []
         for p in chunks.get(b"DENS", []):
             n_out, n_in, enc, _pad = struct.unpack_from("<HHBB", p, 0)
@@ -197,21 +275,13 @@ def _consistent(st, name):
             bad("non-finite replay scale")
 
 
-def read_file(p):
-    """The whole file, read only after its header says it is a learner file (a large
-    file of another kind is refused without filling the RAM)."""
+def read_state(p, lazy_frontend=False):
+    """Decode the learner file p, read chunk by chunk. With lazy_frontend the front-end's
+    weights stay in the file (st["file"] names it, their positions are in st["frontend"])."""
     with open(p, "rb") as f:
-        _header(f.read(8), p)
-        size = f.seek(0, 2)
-        f.seek(0)
-        try:
-            buf = bytearray(size)  # one exact block: a growing read needs ever larger ones
-        except MemoryError:
-            raise FormatError("%s: %d bytes do not fit in free RAM (not a learner this board can hold)"
-                              % (p, size))
-        if f.readinto(buf) != size:
-            raise FormatError("%s: file changed while being read" % p)
-        return buf
+        st = _decode(_File(f, p), p, (b"FRNT",) if lazy_frontend else ())
+    st["file"] = p
+    return st
 
 
 def _unreadable(p, e):
@@ -220,17 +290,17 @@ def _unreadable(p, e):
     return FormatError("%s: cannot read (%s)" % (p, e))
 
 
-def load_state(path, log=print):
+def load_state(path, log=print, lazy_frontend=False):
     """The newest good state in folder `path`: learner.bin, else learner.bak (saying so)."""
     cur = join(path, FILE)
     bak = join(path, BACKUP)
     try:
-        return decode(read_file(cur), cur)
+        return read_state(cur, lazy_frontend)
     except (OSError, FormatError) as e:
         first = e if isinstance(e, FormatError) else _unreadable(cur, e)
     if exists(bak):
         try:
-            st = decode(read_file(bak), bak)
+            st = read_state(bak, lazy_frontend)
         except (OSError, FormatError) as e:
             raise FormatError("%s; backup also unusable: %s" % (first, e if isinstance(e, FormatError) else _unreadable(bak, e)))
         if log:

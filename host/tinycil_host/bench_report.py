@@ -409,9 +409,10 @@ def _deploy(L, results):
     a("RAM is what the device code allocates (device/FORMAT.md section 8, `reference.board_ram`; tests/test_ram.py "
       "checks it against real device learners) at max_hidden, the main memory budget and max_samples = the "
       "samples per call; MicroPython's own overhead is not "
-      "included (see `tinycil bench-device` for measured peak heap). The device code currently loads the "
-      "front-end's int8 weights into RAM (FRNT chunk); the table lists them as flash because a board could "
-      "keep them in a frozen module. The caller's raw samples for one call (float32) are listed separately: "
+      "included (see `tinycil bench-device` for measured peak heap). The front-end's int8 weights stay in "
+      "the learner file on the board (flash): `tinycil.load` reads them 1 KB at a time as it computes "
+      "features, keeping only their scales and biases (8 bytes per output) and one block of at most "
+      "max(1 KB, n_inputs) bytes in RAM (device/FORMAT.md section 8). The caller's raw samples for one call (float32) are listed separately: "
       "for high-dimensional inputs a board must pass fewer samples per call than this benchmark does.")
     a("")
 
