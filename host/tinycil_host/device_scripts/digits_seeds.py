@@ -8,6 +8,7 @@ sys.path.insert(0, repo + "/tests/device")
 import test_digits  # noqa: E402
 
 for s in sys.argv[4:]:
-    ctx = {"data": data, "backend": backend, "tmp": data + "/tmp"}
+    # a folder per seed: bench-device runs two of these scripts at once
+    ctx = {"data": data, "backend": backend, "tmp": data + "/tmp/seed" + s}
     acc, acc2 = test_digits.learn_digits(ctx, seed=int(s), verbose=False)
     print("SEED %s %.4f %.4f" % (s, acc, acc2))
