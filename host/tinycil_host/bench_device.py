@@ -39,11 +39,11 @@ def run_digits(interpreter, backend, heap_wk, data_dir):
     return ok, secs, float(acc.group(1)) if acc else None, (r.stdout + r.stderr)[-400:]
 
 
-def smallest_heap(interpreter, backend, data_dir, start, lo=16, limit=1024):
-    """The smallest heap (2wK steps) at which the test passes: from `start` up by doubling
-    until one passes (None past `limit`), then a binary search below it."""
+def smallest_heap(passes, start, lo=16, limit=1024):
+    """The smallest heap (2wK steps) at which passes(heap_wk) holds: from `start` up by
+    doubling until one passes (None past `limit`), then a binary search below it."""
     hi = start
-    while not run_digits(interpreter, backend, hi, data_dir)[0]:
+    while not passes(hi):
         print("  heap %dwK: fails" % hi, flush=True)
         lo = hi
         hi *= 2
@@ -51,7 +51,7 @@ def smallest_heap(interpreter, backend, data_dir, start, lo=16, limit=1024):
             return None
     while hi - lo > 2:
         mid = (lo + hi) // 2 // 2 * 2
-        ok = run_digits(interpreter, backend, mid, data_dir)[0]
+        ok = passes(mid)
         print("  heap %dwK: %s" % (mid, "passes" if ok else "fails"), flush=True)
         if ok:
             hi = mid
@@ -61,6 +61,13 @@ def smallest_heap(interpreter, backend, data_dir, start, lo=16, limit=1024):
 
 
 SEEDS_SCRIPT = Path(__file__).parent / "device_scripts" / "digits_seeds.py"
+FRONTEND_SCRIPT = Path(__file__).parent / "device_scripts" / "frontend_heap.py"
+# the benchmark's MNIST learner (bench/report.md: PCA 784 -> 32, max_hidden 64, 1 % = 21,600
+# bytes of replay, max_per_class 200, replay noise 0.5); two epochs, five distillation steps:
+# the buffers, so the RAM, do not depend on them, the run time does
+MNIST_LEARNER = dict(max_hidden=64, min_hidden=8, max_classes=10, memory_bytes=21600, frontend_kind="pca",
+                     features=32, epochs=2, distill_iters=5, max_per_class=200, replay_noise=0.5, lr=0.02)
+MNIST_BASE, MNIST_NEW, MNIST_CALL, MNIST_TEST = (0, 1), (2, 3), 10, 50
 
 
 def seed_spread(interpreter, backend, data_dir, seeds, procs=2):
@@ -79,6 +86,53 @@ def seed_spread(interpreter, backend, data_dir, seeds, procs=2):
             out[int(m.group(1))] = (float(m.group(2)), float(m.group(3)))
         if p.returncode:
             raise cli.CliError("the seed runs failed:\n" + text[-800:])
+    return out
+
+
+def frontend_scenario(interpreter, backend, data_dir):
+    """The benchmark's MNIST learner under `interpreter`: the smallest heap at which it loads and
+    learns two classes (MNIST_CALL samples each), its front-end's weights read from the file
+    (tinycil.load's default) and held in RAM. None when MNIST is not in the shared data."""
+    import shutil
+
+    import numpy as np
+
+    from . import datasets
+    from .prepare import prepare_learner
+    try:
+        ds = datasets.load("mnist")
+    except datasets.DatasetError as e:
+        print("  front-end scenario skipped: %s" % e, flush=True)
+        return {"skipped": str(e)}
+    seen = MNIST_BASE + MNIST_NEW
+    base = {c: ds.X_train[ds.y_train == c][:300] for c in MNIST_BASE}
+    test = np.concatenate([np.flatnonzero(ds.y_test == c)[:MNIST_TEST] for c in seen])
+    sub = datasets.Dataset("mnist", np.concatenate(list(base.values())),
+                           np.concatenate([np.full(300, c) for c in MNIST_BASE]),
+                           ds.X_test[test], ds.y_test[test], list(ds.classes), ds.input_shape)
+    prepared = data_dir / "mnist_learner"
+    summary, _ = prepare_learner(sub, list(MNIST_BASE), out=prepared, seed=1, **MNIST_LEARNER)
+    data = device_data.write_rows(data_dir / "mnist.bin", {c: ds.X_train[ds.y_train == c][:MNIST_CALL] for c in seen},
+                                  ds.y_test[test], ds.X_test[test])
+    out = {"frontend_bytes": summary["frontend"]["bytes"], "file_bytes": summary["file_bytes_int8"],
+           "board_ram": summary["board_ram"]["total"]}
+
+    def run_mode(mode, heap):
+        work = data_dir / ("mnist_work_" + mode)
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir()
+        shutil.copy(prepared / "learner.bin", work / "learner.bin")
+        r = mpy.run(FRONTEND_SCRIPT, args=[REPO, data, work, mode, MNIST_CALL], interpreter=interpreter,
+                    heap="%dwK" % heap, cwd=REPO, timeout=1800)
+        m = re.search(r"^RESULT \w+ ([0-9.]+) (.*)$", r.stdout, re.M)
+        return (float(m.group(1)), [float(v) for v in m.group(2).split()]) if m else None
+
+    for mode in ("file", "ram"):
+        print("  front-end scenario, weights in %s" % mode, flush=True)
+        heap = smallest_heap(lambda h: run_mode(mode, h) is not None, 128)
+        res = run_mode(mode, heap) if heap else None
+        out[mode] = {"smallest_heap_wk": heap, "accuracy": res[0] if res else None,
+                     "seconds_per_class": res[1] if res else []}
     return out
 
 
@@ -114,13 +168,15 @@ def run(args):
         if not ok:
             print(tail)
         if not args.no_search:
-            row["smallest_heap_wk"] = smallest_heap(interp, backend, data_dir, heap)
+            row["smallest_heap_wk"] = smallest_heap(lambda h: run_digits(interp, backend, h, data_dir)[0], heap)
             if row["smallest_heap_wk"] and not ok:  # timings from a heap where it finishes
                 _, secs, acc, _ = run_digits(interp, backend, row["smallest_heap_wk"], data_dir)
                 row.update(seconds_per_class=secs, final_accuracy=acc)
         if seeds:
             print("  seeds %s" % ",".join(map(str, seeds)), flush=True)
             row["seeds"] = {str(k): v for k, v in sorted(seed_spread(interp, backend, data_dir, seeds).items())}
+        if not args.no_search:
+            row["frontend"] = frontend_scenario(interp, backend, data_dir)
         results.append(row)
     meta = {"command": "tinycil bench-device" + (" --no-search" if args.no_search else "")
             + ("" if args.seeds == "1,7,13,21,33,42" else " --seeds %s" % args.seeds),
@@ -168,6 +224,27 @@ def _report(meta, results):
             lines += ["| %s | %.3f | %.3f |" % (k, v[0], v[1]) for k, v in r["seeds"].items()]
             lines.append("| mean (min) | %.3f (%.3f) | %.3f (%.3f) |" % (
                 sum(f) / len(f), min(f), sum(t) / len(t), min(t)))
+    for r in results:
+        fe = r.get("frontend")
+        if fe and "skipped" in fe:
+            lines += ["", "The MNIST front-end scenario was skipped: %s" % fe["skipped"]]
+        elif fe:
+            lines += ["", "The benchmark's MNIST learner on the board (%s, %s backend): prepared on the host "
+                      "like bench/report.md's (PCA 784 -> 32 front-end of %d int8 bytes, max_hidden 64, "
+                      "21,600 bytes of replay = 1 %% of MNIST, %d-byte int8 file, %d bytes of buffers by "
+                      "FORMAT.md 8), loaded, then taught two more classes from %d samples each (2 epochs: "
+                      "RAM does not depend on them); accuracy on %d test rows of the four classes. The "
+                      "smallest heap at which that works, the front-end's weights:" % (
+                          Path(r["interpreter"]).name, r["backend"], fe["frontend_bytes"], fe["file_bytes"],
+                          fe["board_ram"], MNIST_CALL, MNIST_TEST * 4), "",
+                      "| front-end weights | smallest heap | s per learn_class | accuracy |", "|---|---|---|---|"]
+            for mode, what in (("file", "read from the file (`tinycil.load` default)"),
+                               ("ram", "held in RAM (`frontend_in_ram=True`)")):
+                m = fe[mode]
+                lines.append("| %s | %s | %s | %s |" % (
+                    what, "%dwK" % m["smallest_heap_wk"] if m["smallest_heap_wk"] else "none up to 1024wK",
+                    " / ".join("%.1f" % v for v in m["seconds_per_class"]) or "-",
+                    "%.3f" % m["accuracy"] if m["accuracy"] is not None else "-"))
     if not any(r["backend"] == "ulab" for r in results):
         lines += ["", "No ulab interpreter was given (set MICROPYTHON to a ulab-enabled unix build): "
                   "the ulab row is missing, not estimated."]

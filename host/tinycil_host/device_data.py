@@ -15,16 +15,21 @@ from . import datasets
 def write_digits(path, per_class=None):
     d = datasets.load("digits")
     classes = sorted(set(int(c) for c in d.y_train))
+    return write_rows(path, {c: d.X_train[d.y_train == c][:per_class] / np.float32(16.0) for c in classes},
+                      d.y_test, d.X_test / np.float32(16.0))
+
+
+def write_rows(path, train, y_test, X_test):
+    """The file tests/device/util.py's Digits reads: train maps class index 0..C-1 to its rows."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as f:
-        f.write(struct.pack("<III", len(classes), d.n_features, len(d.y_test)))
-        for c in classes:
-            rows = d.X_train[d.y_train == c][:per_class] / np.float32(16.0)
-            f.write(struct.pack("<I", len(rows)))
-            f.write(rows.astype("<f4").tobytes())
-        f.write(d.y_test.astype(np.uint8).tobytes())
-        f.write((d.X_test / np.float32(16.0)).astype("<f4").tobytes())
+        f.write(struct.pack("<III", len(train), X_test.shape[1], len(y_test)))
+        for c in range(len(train)):
+            f.write(struct.pack("<I", len(train[c])))
+            f.write(np.asarray(train[c]).astype("<f4").tobytes())
+        f.write(np.asarray(y_test).astype(np.uint8).tobytes())
+        f.write(np.asarray(X_test).astype("<f4").tobytes())
     return path
 
 
