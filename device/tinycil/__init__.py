@@ -6,7 +6,7 @@
     l.predict(x)
 """
 from . import store
-from .learner import DEFAULT_PATH, HYPER, Learner
+from .learner import DEFAULT_PATH, HYPER, MAX_SAMPLES, Learner
 from .store import FormatError
 
 __version__ = "0.3.0"
@@ -27,18 +27,20 @@ def new(n_inputs, *, path=DEFAULT_PATH, overwrite=False, **options):
     return l
 
 
-def load(path=DEFAULT_PATH, *, backend=None, verbose=True, preallocate=True, frontend_in_ram=False):
+def load(path=DEFAULT_PATH, *, backend=None, verbose=True, preallocate=True, frontend_in_ram=False,
+         max_samples=MAX_SAMPLES):
     """The learner saved in folder `path` (falls back to its backup copy, saying so).
 
     preallocate=False leaves out learn_class's buffers until its first call: for a
-    board that only predicts. A frozen front-end's weights are read from the file as
-    features are computed (1 KB at a time); frontend_in_ram=True holds them in RAM
-    instead: faster, and as many bytes as the weights."""
+    board that only predicts. max_samples sizes those buffers: the most samples one
+    learn_class call takes (fewer, less RAM). A frozen front-end's weights are read from
+    the file as features are computed (1 KB at a time); frontend_in_ram=True holds them
+    in RAM instead: faster, and as many bytes as the weights."""
     st = store.load_state(path, log=print if verbose else None, lazy_frontend=not frontend_in_ram)
-    return from_state(st, path=path, backend=backend, preallocate=preallocate)
+    return from_state(st, path=path, backend=backend, preallocate=preallocate, max_samples=max_samples)
 
 
-def from_state(st, path=None, backend=None, preallocate=True):
+def from_state(st, path=None, backend=None, preallocate=True, max_samples=MAX_SAMPLES):
     head = st["head"]
     (n_inputs, n_features, max_hidden, min_hidden, grow_step, max_classes, n_layers, _width,
      memory_bytes, target, rng_state) = head
@@ -49,6 +51,6 @@ def from_state(st, path=None, backend=None, preallocate=True):
                 grow_step=grow_step, max_classes=max_classes, n_layers=n_layers,
                 memory_bytes=memory_bytes, target=target, path=path, backend=backend,
                 input_offset=st["offset"], input_scale=st["scale"], frontend=st["frontend"], preallocate=preallocate,
-                frontend_file=st.get("file"), **hyper)
+                frontend_file=st.get("file"), max_samples=max_samples, **hyper)
     l._apply(st)
     return l

@@ -564,11 +564,11 @@ class Learner:
                 i += 1
         net.reset_momentum()
         self.classes = list(st["classes"])
-        nf, samples = st["replay"]
+        nf = st["replay"][0]
         if nf != self.n_features:
             raise store.FormatError("replay samples have %d features, expected %d" % (nf, self.n_features))
         self.replay.n = 0
-        for c, s, q in samples:
+        for c, s, q in store.replay_rows(st["replay"]):
             if c >= n_classes:
                 raise store.FormatError("replay sample of unknown class %d" % c)
             self.replay.add_raw(c, s, q)

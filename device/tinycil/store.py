@@ -2,7 +2,7 @@
 # Writes are atomic (temporary file, then renames) and loads verify everything
 # before anything is used; a damaged file falls back to the previous good copy.
 # The checking reader lives in store_read.py, imported only while a file is read
-# and dropped after: about 9 KB of RAM (unix port) a learning board does not keep.
+# and dropped after: about 11 KB of RAM (unix port) a learning board does not keep.
 import os
 import struct
 
@@ -245,6 +245,18 @@ def load_state(path, log=print, lazy_frontend=False):
 
 def _floats(buf, off, n):
     return list(struct.unpack_from("<%df" % n, buf, off))
+
+
+def replay_rows(replay):
+    """Yield (class, scale, int8 bytes) of a decoded RPLY chunk (nf, n, payload), one sample at
+    a time (a list of them would be a tuple, a float and a bytes object per sample)."""
+    nf, n, p = replay
+    m = memoryview(p)
+    pos = 4
+    for _ in range(n):
+        c, s = struct.unpack_from("<Hf", p, pos)
+        yield c, s, m[pos + 6:pos + 6 + nf]
+        pos += 6 + nf
 
 
 def dense_rows(layer):

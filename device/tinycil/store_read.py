@@ -1,9 +1,10 @@
 # Reading and checking a learner file (device/FORMAT.md). Imported by store.py
 # only while a file is read: see store.decode and store.load_state.
 import struct
+from array import array
 
 from .store import (BACKUP, ENC_F32, ENC_INT8, FILE, HEAD, HYPR, HYPR_V1, KIND_LEARNER, MAGIC, VERSION,
-                    FormatError, _STRUCT_ERROR, _crc, _floats, dense_size, exists, join)
+                    FormatError, _STRUCT_ERROR, _crc, _floats, dense_size, exists, join, replay_rows)
 
 
 def _header(data, name):
@@ -177,8 +178,8 @@ def _decode(src, name, lazy=()):
         p = _one(chunks, b"SCAL", name)
         if len(p) != 8 * n_inputs:
             raise FormatError("%s: SCAL chunk length" % name)
-        st["offset"] = _floats(p, 0, n_inputs)
-        st["scale"] = _floats(p, 4 * n_inputs, n_inputs)
+        st["offset"] = _f32_array(p, 0, n_inputs)  # not lists: a float object per value
+        st["scale"] = _f32_array(p, 4 * n_inputs, n_inputs)
         st["frontend"] = _frontend(src, chunks, name)
         dense = []
         for p in chunks.get(b"DENS", []):
@@ -193,19 +194,25 @@ def _decode(src, name, lazy=()):
         n, nf = struct.unpack_from("<HH", p, 0)
         if len(p) != 4 + n * (6 + nf):
             raise FormatError("%s: RPLY chunk length" % name)
-        samples = []
-        pos = 4
-        for _ in range(n):
-            c, s = struct.unpack_from("<Hf", p, pos)
-            samples.append((c, s, bytes(p[pos + 6:pos + 6 + nf])))
-            pos += 6 + nf
-        st["replay"] = (nf, samples)
+        st["replay"] = (nf, n, p)  # the payload itself: store.replay_rows walks it
         _consistent(st, name)
     except FormatError:
         raise
     except (_STRUCT_ERROR, IndexError, ValueError) as e:  # ValueError: UnicodeError in names
         raise FormatError("%s: malformed chunk (%s: %s)" % (name, type(e).__name__, e))
     return st
+
+
+def _f32_array(p, off, n):
+    """n little-endian float32 values at p[off:] as an array('f') (boards and hosts are
+    little-endian): a raw copy, no float object per value."""
+    raw = p[off:off + 4 * n]
+    try:
+        return array("f", raw)  # MicroPython copies a buffer's bytes
+    except TypeError:  # CPython wants frombytes
+        a = array("f")
+        a.frombytes(raw)
+        return a
 
 
 def _finite(v):
@@ -246,9 +253,10 @@ def _consistent(st, name):
             bad("class name of %d bytes" % len(c.encode("utf-8")))
     if len(set(classes)) != n_classes:
         bad("duplicate class names")
-    for v in st["offset"] + st["scale"]:
-        if not _finite(v):
-            bad("non-finite input scaling")
+    for a in (st["offset"], st["scale"]):
+        for v in a:
+            if not _finite(v):
+                bad("non-finite input scaling")
     prev = n_inputs
     for (_q, n_out, n_in, _relu, _s, _b) in st["frontend"]:
         if n_in != prev or n_out < 1:
@@ -263,12 +271,12 @@ def _consistent(st, name):
     for l, (n_out, n_in, _enc, _p) in enumerate(dense):
         if n_out != sizes[l + 1] or n_in != sizes[l]:
             bad("dense layer %d is %dx%d, expected %dx%d" % (l, n_out, n_in, sizes[l + 1], sizes[l]))
-    nf, samples = st["replay"]
+    nf, n, _p = st["replay"]
     if nf != n_features:
         bad("replay samples have %d features, expected %d" % (nf, n_features))
-    if len(samples) > memory_bytes // (nf + 4):
-        bad("%d replay samples exceed memory_bytes %d" % (len(samples), memory_bytes))
-    for c, sc, _q in samples:
+    if n > memory_bytes // (nf + 4):
+        bad("%d replay samples exceed memory_bytes %d" % (n, memory_bytes))
+    for c, sc, _q in replay_rows(st["replay"]):
         if c >= n_classes:
             bad("replay sample of class %d, the learner has %d classes" % (c, n_classes))
         if not _finite(sc):

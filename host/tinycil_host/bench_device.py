@@ -114,8 +114,13 @@ def frontend_scenario(interpreter, backend, data_dir):
     summary, _ = prepare_learner(sub, list(MNIST_BASE), out=prepared, seed=1, **MNIST_LEARNER)
     data = device_data.write_rows(data_dir / "mnist.bin", {c: ds.X_train[ds.y_train == c][:MNIST_CALL] for c in seen},
                                   ds.y_test[test], ds.X_test[test])
+    from .reference import HYPER, board_ram
+    hp = dict(HYPER, **{k: v for k, v in MNIST_LEARNER.items() if k in dict(HYPER)})
+    ram = board_ram(ds.n_features, 32, MNIST_LEARNER["max_hidden"], MNIST_LEARNER["max_classes"], 1, hp["batch"],
+                    MNIST_LEARNER["memory_bytes"], hp["max_per_class"], hp["embed_dim"], max_samples=MNIST_CALL,
+                    widest_frontend=32, val_every=hp["val_every"], replay_noise=hp["replay_noise"])
     out = {"frontend_bytes": summary["frontend"]["bytes"], "file_bytes": summary["file_bytes_int8"],
-           "board_ram": summary["board_ram"]["total"]}
+           "board_ram": ram["total"]}
 
     def run_mode(mode, heap):
         work = data_dir / ("mnist_work_" + mode)
@@ -232,11 +237,12 @@ def _report(meta, results):
             lines += ["", "The benchmark's MNIST learner on the board (%s, %s backend): prepared on the host "
                       "like bench/report.md's (PCA 784 -> 32 front-end of %d int8 bytes, max_hidden 64, "
                       "21,600 bytes of replay = 1 %% of MNIST, %d-byte int8 file, %d bytes of buffers by "
-                      "FORMAT.md 8), loaded, then taught two more classes from %d samples each (2 epochs: "
+                      "FORMAT.md 8 with max_samples = %d), loaded with that max_samples, then taught two "
+                      "more classes from %d samples each (2 epochs: "
                       "RAM does not depend on them); accuracy on %d test rows of the four classes. The "
                       "smallest heap at which that works, the front-end's weights:" % (
                           Path(r["interpreter"]).name, r["backend"], fe["frontend_bytes"], fe["file_bytes"],
-                          fe["board_ram"], MNIST_CALL, MNIST_TEST * 4), "",
+                          fe["board_ram"], MNIST_CALL, MNIST_CALL, MNIST_TEST * 4), "",
                       "| front-end weights | smallest heap | s per learn_class | accuracy |", "|---|---|---|---|"]
             for mode, what in (("file", "read from the file (`tinycil.load` default)"),
                                ("ram", "held in RAM (`frontend_in_ram=True`)")):

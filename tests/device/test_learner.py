@@ -194,3 +194,20 @@ def test_replay_noise_repeats_the_replay_rows_and_is_saved(ctx):
     check(m.hp["replay_noise"] == 0.25, "saved replay_noise %r" % m.hp["replay_noise"])
     hits = sum(1 for i, c in enumerate(CENTRES[:4]) for x in _blob(200 + i, 5, c) if m.predict(x) == "c%d" % i)
     check(hits >= 16, "%d/20 after learning with noise" % hits)
+
+
+def test_load_sizes_the_workspace_for_max_samples(ctx):
+    # a board that learns from a few samples per call loads with a smaller workspace
+    path = ctx["tmp"] + "/maxs"
+    l = _new(ctx, path)
+    l.learn_class("c0", _blob(0, 15, CENTRES[0]), verbose=False)
+    big = tinycil.load(path, verbose=False, backend=ctx["backend"])
+    small = tinycil.load(path, verbose=False, backend=ctx["backend"], max_samples=12)
+    check(big.max_samples == 64 and small.max_samples == 12, "max_samples %r %r" % (big.max_samples, small.max_samples))
+    check(small._X.rows < big._X.rows if hasattr(small._X, "rows") else len(small._X) < len(big._X),
+          "workspace not smaller")
+    e = raises(ValueError, small.learn_class, "c1", _blob(1, 15, CENTRES[1]), verbose=False)
+    check("max_samples" in str(e) and small.classes == ["c0"], "too many samples: %s" % e)
+    small.learn_class("c1", _blob(1, 12, CENTRES[1]), verbose=False)
+    check(small.classes == ["c0", "c1"], "learned with 12 samples")
+    rmtree(path)

@@ -1,5 +1,6 @@
 # The benchmark's MNIST learner on a board: load it (its PCA front-end read from the file, or
-# held in RAM), learn two classes from a few samples each, predict the held-out rows.
+# held in RAM; the workspace sized for the samples per call), learn two classes from a few
+# samples each, predict the held-out rows.
 #   micropython frontend_heap.py REPO DATA_FILE LEARNER_DIR file|ram SAMPLES_PER_CALL
 # Prints: RESULT <mode> <accuracy on the test rows> <seconds per learn_class ...>
 import gc
@@ -12,7 +13,7 @@ from util import Digits  # noqa: E402
 import tinycil  # noqa: E402
 
 d = Digits(data)
-l = tinycil.load(work, verbose=False, frontend_in_ram=(mode == "ram"))
+l = tinycil.load(work, verbose=False, frontend_in_ram=(mode == "ram"), max_samples=n)
 secs = []
 for c in range(len(l.classes), d.n_classes):
     rows = d.train(c, n)
