@@ -37,6 +37,7 @@ class FrontEnd:
         if prev != n_features:
             raise ValueError("front-end gives %d features, network takes %d" % (prev, n_features))
         self.block = B.int8_scratch(block)  # empty when every layer is in RAM
+        self.view = memoryview(self.block)  # readinto targets, without a new object per sample
         for f in self.layers:  # every streamed layer sees the block as its own rows x n_in
             if f[6] is not None:
                 f[0] = B.int8_view(self.block, f[7], f[4])
@@ -58,11 +59,10 @@ class FrontEnd:
                 B.qlinear(v, W, scales, bias, out, n_in, n_out, relu)
             else:
                 f = self._handle()
-                mv = memoryview(self.block)
                 f.seek(at)
                 for i0 in range(0, n_out, rows):
                     k = min(rows, n_out - i0)
-                    if f.readinto(mv[:k * n_in]) != k * n_in:
+                    if f.readinto(self.view[:k * n_in]) != k * n_in:
                         raise _ends_early(self.file)
                     B.qlinear(v, W, scales, bias, out, n_in, k, relu, i0)
             v, out = out, v

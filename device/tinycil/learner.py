@@ -582,7 +582,7 @@ class Learner:
         return store.encode(self._state())
 
     def _restore(self, snapshot, cause):
-        self._X = None  # the learn workspace goes first: reloading needs a block of file size
+        self._X = None  # the learn workspace goes first: reloading needs blocks of chunk size
         self._distiller = None
         if self._frontend is not None:
             self._frontend.close()

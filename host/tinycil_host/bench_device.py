@@ -116,9 +116,10 @@ def frontend_scenario(interpreter, backend, data_dir):
                                   ds.y_test[test], ds.X_test[test])
     from .reference import HYPER, board_ram
     hp = dict(HYPER, **{k: v for k, v in MNIST_LEARNER.items() if k in dict(HYPER)})
-    ram = board_ram(ds.n_features, 32, MNIST_LEARNER["max_hidden"], MNIST_LEARNER["max_classes"], 1, hp["batch"],
+    nf = MNIST_LEARNER["features"]
+    ram = board_ram(ds.n_features, nf, MNIST_LEARNER["max_hidden"], MNIST_LEARNER["max_classes"], 1, hp["batch"],
                     MNIST_LEARNER["memory_bytes"], hp["max_per_class"], hp["embed_dim"], max_samples=MNIST_CALL,
-                    widest_frontend=32, val_every=hp["val_every"], replay_noise=hp["replay_noise"])
+                    widest_frontend=nf, val_every=hp["val_every"], replay_noise=hp["replay_noise"])
     out = {"frontend_bytes": summary["frontend"]["bytes"], "file_bytes": summary["file_bytes_int8"],
            "board_ram": ram["total"]}
 
