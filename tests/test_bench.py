@@ -177,3 +177,34 @@ def test_width_curve_trains_the_fixed_network_at_each_narrower_width():
     # the widest is select_target's fixed run, not run again
     assert (curve[-1]["val_final_acc"], curve[-1]["inference_flops"]) == (0.5, 1234.0)
     assert bench.width_curve(split, st, hyper, nf_out, [], bar) == []
+
+
+def test_front_end_size_is_the_fixed_networks_best_on_validation():
+    from argparse import ArgumentParser
+    from tinycil_host import datasets
+    from tinycil_host.progress import Bar
+    p = ArgumentParser()
+    bench.add_arguments(p)
+    st = bench.settings_from(p.parse_args(["--out", "x", "--orders", "1", "--base-per-class", "40",
+                                           "--new-per-class", "20"]))
+    D = datasets.load("digits")
+    hyper = dict(bench.learner_defaults(D, st)[0], epochs=5)
+    # digits has no front-end: nothing to choose
+    with Bar(10, enabled=False) as bar:
+        assert bench.select_features(D, st, hyper, [{"x": 1}], bar) == (None, [])
+        old = dict(bench.N_FEATURES)
+        bench.N_FEATURES["digits"] = 32   # give it a PCA front-end, as the larger data sets have
+        try:
+            k, trials = bench.select_features(D, st, hyper, [{"x": 1}], bar, choices=(4, 16))
+            assert bench.select_features(D, st, hyper, [], bar) == (32, [])   # no selection asked
+        finally:
+            bench.N_FEATURES.clear()
+            bench.N_FEATURES.update(old)
+    assert [t["n_features"] for t in trials] == [4, 16]
+    for t in trials:   # each was run: a network on that many features, accuracy a real fraction
+        assert t["inference_flops"] == 2 * t["max_hidden"] * (t["n_features"] + len(D.classes))
+        assert 0.0 < t["val_final_acc"] <= 1.0
+    best = max(trials, key=lambda t: t["val_final_acc"])
+    assert k == best["n_features"] and best["chosen"]
+    # 4 PCA components cannot separate digits as well as 16
+    assert trials[0]["val_final_acc"] < trials[1]["val_final_acc"]

@@ -85,7 +85,8 @@ def one_dataset(name, results, st):
     info = results["datasets"][name]["info"]
     hyper = dict(info["hyper"])
     D = datasets.load(name)
-    _, nf_out, nf = bench.learner_defaults(D, st)
+    # the front-end size the benchmark chose (older results.json: the default)
+    _, nf_out, nf = bench.learner_defaults(D, st, info.get("frontend_features"))
     split = bench.Split(D, st["seed"], nf)
     orders = bench.validation_orders(split, st)
     fixed_acc, fixed_flops = run_orders(split, st, orders, "fixed", hyper, nf_out)

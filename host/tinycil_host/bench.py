@@ -44,9 +44,11 @@ FLASH_LIMIT = 256 * 1024
 N_BASE = 2
 VAL_FRACTION = 0.2
 
-# front-end output size per data set (None: the raw inputs are small enough to train on)
+# front-end output size per data set before select_features (None: the raw inputs are small
+# enough to train on)
 N_FEATURES = {"digits": None, "mnist": 32, "har_raw": 32, "speech_commands_v2_12cls": 32,
               "fsdd_logmel": 32, "cifar10_jpg_subset": 32}
+FEATURE_CHOICES = (8, 16, 24, 32)   # front-end output sizes tried on validation (select_features)
 NOT_AVAILABLE = {"core50": "CORe50 (128x128 video frames of 50 objects, several GB) is not available offline "
                            "(see ../shared/data/README.md, 'Not obtained'); it is not benchmarked."}
 
@@ -387,6 +389,38 @@ def select_hyper(split, st, defaults, nf_out, bar):
     return dict(defaults, **{k: best[k] for k in keys}), trials
 
 
+def select_features(D, st, hyper, trials, bar, choices=FEATURE_CHOICES):
+    """The front-end's output size (PCA components), for data sets that have a front-end: the
+    one giving the fixed network the best final validation accuracy (mean over the first
+    SELECT_ORDERS class orders; ties go to fewer features), with the hyperparameters
+    select_hyper chose. Every method then uses it, so it is part of the shared feature map,
+    not of ours' model size. A size changes what fits: the replay budget stays 1 % of the
+    samples (fewer bytes each) and max_hidden is again the widest whose buffers fit RAM_LIMIT.
+    Returns (chosen size, trials); (default, []) without a front-end or without selection."""
+    default = learner_defaults(D, st)[1]
+    if not trials:
+        return default, []
+    if not default:
+        bar.update(len(choices))
+        return default, []
+    cands = []
+    for k in choices:
+        d, nf_out, nf = learner_defaults(D, st, k)
+        split = Split(D, st["seed"], nf)
+        h = dict(hyper, max_hidden=d["max_hidden"], max_per_class=d["max_per_class"])
+        t = {"n_features": k, "max_hidden": d["max_hidden"]}
+        try:
+            acc, flops, _ = validation_run(split, st, validation_orders(split, st), "fixed", h, nf_out)
+            t.update(val_final_acc=acc, inference_flops=flops)
+        except (ValueError, ArithmeticError) as e:
+            t.update(val_final_acc=-1.0, inference_flops=float("inf"), error=str(e)[:200])
+        cands.append(t)
+        bar.update(1, "%s features: %d" % (D.name, k))
+    best = max(cands, key=lambda t: (round(t["val_final_acc"], 6), -t["n_features"]))
+    best["chosen"] = True
+    return best["n_features"], cands
+
+
 def select_target(split, st, hyper, nf_out, trials, bar):
     """The growth rule of `ours`: the growth target (as prepare's tolerance below the fixed base
     model's validation accuracy) and the grow_step, the pair giving `ours` the fewest final
@@ -487,10 +521,11 @@ def cheapest_within_a_point(cands, fixed_val):
     return best
 
 
-def learner_defaults(D, st):
+def learner_defaults(D, st, nf_out=None):
     """Widths from the board's RAM budget (not tuned): the widest max_hidden in WIDTHS
-    whose buffers fit RAM_LIMIT; min_hidden 8, grow_step 8; the board's other defaults."""
-    nf_out = N_FEATURES.get(D.name, 32 if D.n_features > 128 else None)
+    whose buffers fit RAM_LIMIT; min_hidden 8, grow_step 8; the board's other defaults.
+    nf_out: the front-end's output size (default N_FEATURES; select_features picks another)."""
+    nf_out = nf_out or N_FEATURES.get(D.name, 32 if D.n_features > 128 else None)
     nf = nf_out or D.n_features
     hp = dict(ref.HYPER)
     n_classes = len(D.classes)
@@ -631,7 +666,7 @@ def run(args):
             raise CliError(str(e))
     # units of work for the bar: selection trials + runs
     n_sel = (int(np.prod([len(v) for v in st["select"].values()])) + len(TOLERANCES) * len(GROW_STEPS) + 1
-             + len(CURVE_WIDTHS)) if st["select"] else 0
+             + len(CURVE_WIDTHS) + len(FEATURE_CHOICES)) if st["select"] else 0
     per_order = len(METHODS) + sum(len(SWEEP_METHODS) for p in percents if p != st["memory_percent"])
     total = len(loaded) * (n_sel + st["orders"] * per_order) + (1 if st["device_repeat"] else 0)
     with threadpool_limits(1), Bar(total, "bench", enabled=None if not st["quick"] else False) as bar:
@@ -643,11 +678,11 @@ def run(args):
         if st["device_repeat"]:
             name = st["device_repeat"]
             D = loaded.get(name) or datasets.load(name)
-            split = Split(D, st["seed"], learner_defaults(D, st)[2])
-            hyper = results["datasets"].get(name, {}).get("info", {}).get("hyper")
-            if hyper is None:
-                hyper = learner_defaults(D, st)[0]
-            nf_out = learner_defaults(D, st)[1]
+            info = results["datasets"].get(name, {}).get("info", {})
+            # the front-end size select_features chose when the data set ran above
+            defaults, nf_out, nf = learner_defaults(D, st, info.get("frontend_features"))
+            split = Split(D, st["seed"], nf)
+            hyper = info.get("hyper") or defaults
             try:
                 results["device_repeat"] = device_repeat(split, st, hyper, nf_out, out, n_new=50, n_test=200)
             except (ValueError, ArithmeticError, OSError, RuntimeError) as e:
@@ -665,11 +700,17 @@ def run_dataset(D, st, percents, bar):
     defaults, nf_out, nf = learner_defaults(D, st)
     split = Split(D, st["seed"], nf)
     hyper, trials = select_hyper(split, st, defaults, nf_out, bar)
+    chosen, feature_trials = select_features(D, st, hyper, trials, bar)
+    if chosen != nf_out:
+        defaults, nf_out, nf = learner_defaults(D, st, chosen)
+        split = Split(D, st["seed"], nf)
+        hyper = dict(hyper, max_hidden=defaults["max_hidden"], max_per_class=defaults["max_per_class"])
     hyper, target_trials = select_target(split, st, hyper, nf_out, trials, bar)
     curve = width_curve(split, st, hyper, nf_out, target_trials, bar)
-    info = {"n_inputs": D.n_features, "n_features": nf, "input_shape": list(D.input_shape),
+    info = {"n_inputs": D.n_features, "n_features": nf, "frontend_features": nf_out, "input_shape": list(D.input_shape),
             "classes": list(D.classes), "n_train_full": split.n_train_full, "n_test": int(len(D.y_test)),
-            "n_val": int(len(split.yval)), "hyper": hyper, "selection": trials, "target_selection": target_trials,
+            "n_val": int(len(split.yval)), "hyper": hyper, "selection": trials, "feature_selection": feature_trials,
+            "target_selection": target_trials,
             "width_curve": curve,
             "base_per_class": st["base_per_class"], "new_per_class": st["new_per_class"],
             "budgets": {str(p): budget_bytes(split.n_train_full, nf, p) for p in percents},

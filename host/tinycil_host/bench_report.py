@@ -4,6 +4,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import bench
+
 LABELS = {
     "ours": "ours (distilled + growth)", "fixed": "fixed (distilled, max width)",
     "random": "random exemplars (fixed net)", "herding": "herding exemplars (fixed net)",
@@ -188,13 +190,17 @@ def markdown(results, plots, out):
       "nothing; joint keeps every training row it saw (float32, shown for reference).")
     a("- **Validation, never test.** A stratified 20 %% validation split is carved from each training split "
       "(`datasets.validation_split`). Choices made on it: learning rate, epochs, distillation rate and replay noise (grid `%s`, by the fixed "
-      "network's final validation accuracy on order 0, then used by every network method), `ours`' growth "
+      "network's final validation accuracy on order 0, then used by every network method), the front-end's "
+      "output size for data sets with a front-end (%s PCA components, then at the chosen learning rate etc.: the "
+      "one with the best final validation accuracy of the fixed network, mean of the first 3 class orders; every "
+      "method then works on those features, kNN and NCM included), `ours`' growth "
       "rule (the growth target's tolerance and the grow_step, 8 or 16: the pair with the fewest FLOPs of `ours` "
       "within 1 point of fixed on validation, mean of the first 3 class orders; when no pair gets there, "
       "within 1 point of the best any pair gives `ours`), the base width "
       "(`prepare`'s size search on its own split of the base classes' training rows), and kNN's "
       "k (1/3/5). max_hidden is not tuned: it is the widest of 64/48/32/24/16 whose buffers fit 96 KB "
-      "(device/FORMAT.md section 8), the fixed network's width; min_hidden = 8." % (st["select"] or "none: board defaults"))
+      "(device/FORMAT.md section 8), the fixed network's width; min_hidden = 8." % (
+          st["select"] or "none: board defaults", "/".join(str(k) for k in bench.FEATURE_CHOICES)))
     a("- **FLOPs**: 2 per multiply-add. Inference: the trainable network of the final model (the frozen front-end "
       "is listed separately and is the same for every method). Training: everything the board does over the "
       "run's `learn_class` calls: forward + backward + momentum updates of every fit (including refits after "
@@ -319,6 +325,12 @@ def _dataset(L, name, d, st):
     if info.get("selection"):
         a("- selection trials (fixed network, order 0, validation accuracy): " + "; ".join(
             " ".join("%s %g" % (k, t[k]) for k in ("lr", "epochs", "distill_lr", "replay_noise") if k in t) + ": %.3f" % t["val_final_acc"] for t in info["selection"]))
+    if info.get("feature_selection"):
+        a("- front-end size (fixed network at the widest width that fits with that many features, mean final "
+          "validation accuracy of 3 orders): " + "; ".join(
+              "%d features (max_hidden %d): %s" % (t["n_features"], t["max_hidden"],
+                                                   "failed" if t["val_final_acc"] < 0 else "%.3f" % t["val_final_acc"])
+              for t in info["feature_selection"]) + " -> **%d**" % info["n_features"])
     if info.get("target_selection"):
         chosen = [t["chosen"] for t in info["target_selection"] if "chosen" in t]
         a("- growth rule (grow_step, and the tolerance below the fixed base model's validation accuracy that sets "
