@@ -35,3 +35,17 @@ def test_report_states_the_front_end_scenario_or_why_it_was_skipped():
     assert "25350 int8 bytes" in text
     text = bench_device._report(meta, [_row(frontend={"skipped": "no such data set: mnist"})])
     assert "scenario was skipped: no such data set: mnist" in text
+
+
+def test_mnist_scenario_is_the_committed_benchmarks_mnist_learner():
+    """bench-device claims to measure the benchmark's MNIST learner: its settings must follow
+    bench/results.json when the benchmark is regenerated (the RAM depends on every one of them)."""
+    import json
+    from pathlib import Path
+    res = json.loads((Path(__file__).resolve().parents[1] / "bench" / "results.json").read_text())
+    info = res["datasets"]["mnist"]["info"]
+    L = bench_device.MNIST_LEARNER
+    assert L["features"] == info["n_features"]
+    assert L["memory_bytes"] == info["budgets"][str(res["meta"]["settings"]["memory_percent"])]
+    for k in ("max_hidden", "min_hidden", "max_classes", "max_per_class", "replay_noise", "lr"):
+        assert L[k] == info["hyper"][k], k
