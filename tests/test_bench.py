@@ -208,3 +208,27 @@ def test_front_end_size_is_the_fixed_networks_best_on_validation():
     assert k == best["n_features"] and best["chosen"]
     # 4 PCA components cannot separate digits as well as 16
     assert trials[0]["val_final_acc"] < trials[1]["val_final_acc"]
+
+
+def test_growth_rule_search_covers_where_the_size_search_starts(monkeypatch):
+    """select_target tries every (min_hidden, grow_step, tolerance) below max_hidden and hands
+    the chosen min_hidden on; here only starting at 16 gets within a point of fixed."""
+    from tinycil_host.progress import Bar
+    seen = []
+
+    def fake_run(split, st, orders, method, h, nf_out):
+        if method == "fixed":
+            return 0.80, 1000.0, 0.8
+        seen.append((h["min_hidden"], h["grow_step"], h["tolerance"]))
+        acc = 0.795 if h["min_hidden"] == 16 else 0.75
+        return acc, 100.0 * h["min_hidden"] + h["grow_step"] + h["tolerance"], 0.7
+
+    monkeypatch.setattr(bench, "validation_run", fake_run)
+    monkeypatch.setattr(bench, "validation_orders", lambda split, st: [[0, 1]])
+    split = type("S", (), {"D": type("D", (), {"name": "x"})})()
+    with Bar(100, enabled=False) as bar:
+        hyper, cands = bench.select_target(split, {}, {"max_hidden": 24}, None, [{"x": 1}], bar)
+    # 32 is not narrower than max_hidden 24: not tried
+    assert {m for m, _, _ in seen} == {8, 16}
+    assert len(seen) == 2 * len(bench.GROW_STEPS) * len(bench.TOLERANCES) == len(cands)
+    assert (hyper["min_hidden"], hyper["grow_step"], hyper["tolerance"]) == (16, 8, min(bench.TOLERANCES))

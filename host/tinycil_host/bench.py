@@ -36,6 +36,7 @@ KNN_K = (1, 3, 5)
 SELECTABLE = ("lr", "epochs", "distill_lr", "replay_noise")
 TOLERANCES = (0.02, 0.05, 0.1, 0.2, 0.4, 1.0)   # growth target = fixed base val. accuracy - tolerance
 GROW_STEPS = (8, 16)   # widening per growth step, chosen with the tolerance
+MIN_HIDDENS = (8, 16, 32)   # where prepare's size search starts (the narrowest base), chosen with them
 SELECT_ORDERS = 3   # class orders averaged when the growth target is chosen on validation
 RAM_LIMIT = 96 * 1024
 WIDTHS = (64, 48, 32, 24, 16)   # max_hidden candidates, widest first
@@ -423,12 +424,15 @@ def select_features(D, st, hyper, trials, bar, choices=FEATURE_CHOICES):
 
 def select_target(split, st, hyper, nf_out, trials, bar):
     """The growth rule of `ours`: the growth target (as prepare's tolerance below the fixed base
-    model's validation accuracy) and the grow_step, the pair giving `ours` the fewest final
-    inference FLOPs while its final validation accuracy stays within 1 point of the fixed
-    network's. When no pair gets there, width is not buying back that gap: the fewest FLOPs
-    within 1 point of the best validation accuracy any pair gives `ours`. Means over the first
-    SELECT_ORDERS class orders (validation split): one order's validation accuracy is too noisy
-    to trade points for FLOPs."""
+    model's validation accuracy), the grow_step and min_hidden (the width prepare's size search
+    starts from), the triple giving `ours` the fewest final inference FLOPs while its final
+    validation accuracy stays within 1 point of the fixed network's. When none gets there,
+    width is not buying back that gap: the fewest FLOPs within 1 point of the best validation
+    accuracy any triple gives `ours`. Means over the first SELECT_ORDERS class orders
+    (validation split): one order's validation accuracy is too noisy to trade points for
+    FLOPs. min_hidden is in the search because a network grown from 8 units can end below
+    one that started wider: units added on the board never see the base classes' real
+    samples, only their distilled ones (bench/discussion.md)."""
     if not trials:
         return dict(hyper), []
     orders = validation_orders(split, st)
@@ -439,18 +443,23 @@ def select_target(split, st, hyper, nf_out, trials, bar):
     fixed_val, fixed_flops, _ = val_run("fixed", hyper)
     bar.update(1, "%s target: fixed" % split.D.name)
     cands = []
-    for step in GROW_STEPS:
-        for tol in TOLERANCES:
-            t = {"grow_step": step, "tolerance": tol, "fixed_val_acc": fixed_val, "fixed_inference_flops": fixed_flops}
-            try:
-                acc, flops, target = val_run("ours", dict(hyper, tolerance=tol, grow_step=step))
-                t.update(val_final_acc=acc, inference_flops=flops, target=target)
-            except (ValueError, ArithmeticError) as e:
-                t.update(val_final_acc=-1.0, inference_flops=float("inf"), error=str(e)[:200])
-            cands.append(t)
-            bar.update(1, "%s target: grow_step %d tolerance %g" % (split.D.name, step, tol))
+    for mh in MIN_HIDDENS:
+        for step in GROW_STEPS:
+            for tol in TOLERANCES:
+                t = {"min_hidden": mh, "grow_step": step, "tolerance": tol, "fixed_val_acc": fixed_val,
+                     "fixed_inference_flops": fixed_flops}
+                if mh >= hyper["max_hidden"]:
+                    bar.update(1)
+                    continue
+                try:
+                    acc, flops, target = val_run("ours", dict(hyper, tolerance=tol, grow_step=step, min_hidden=mh))
+                    t.update(val_final_acc=acc, inference_flops=flops, target=target)
+                except (ValueError, ArithmeticError) as e:
+                    t.update(val_final_acc=-1.0, inference_flops=float("inf"), error=str(e)[:200])
+                cands.append(t)
+                bar.update(1, "%s target: min_hidden %d grow_step %d tolerance %g" % (split.D.name, mh, step, tol))
     best = cheapest_within_a_point(cands, fixed_val)
-    return dict(hyper, tolerance=best["tolerance"], grow_step=best["grow_step"]), cands
+    return dict(hyper, tolerance=best["tolerance"], grow_step=best["grow_step"], min_hidden=best["min_hidden"]), cands
 
 
 def validation_orders(split, st):
@@ -523,7 +532,7 @@ def cheapest_within_a_point(cands, fixed_val):
 
 def learner_defaults(D, st, nf_out=None):
     """Widths from the board's RAM budget (not tuned): the widest max_hidden in WIDTHS
-    whose buffers fit RAM_LIMIT; min_hidden 8, grow_step 8; the board's other defaults.
+    whose buffers fit RAM_LIMIT; min_hidden 8 and grow_step 8 (select_target picks others); the board's other defaults.
     nf_out: the front-end's output size (default N_FEATURES; select_features picks another)."""
     nf_out = nf_out or N_FEATURES.get(D.name, 32 if D.n_features > 128 else None)
     nf = nf_out or D.n_features
@@ -665,7 +674,7 @@ def run(args):
         except datasets.DatasetError as e:
             raise CliError(str(e))
     # units of work for the bar: selection trials + runs
-    n_sel = (int(np.prod([len(v) for v in st["select"].values()])) + len(TOLERANCES) * len(GROW_STEPS) + 1
+    n_sel = (int(np.prod([len(v) for v in st["select"].values()])) + len(TOLERANCES) * len(GROW_STEPS) * len(MIN_HIDDENS) + 1
              + len(CURVE_WIDTHS) + len(FEATURE_CHOICES)) if st["select"] else 0
     per_order = len(METHODS) + sum(len(SWEEP_METHODS) for p in percents if p != st["memory_percent"])
     total = len(loaded) * (n_sel + st["orders"] * per_order) + (1 if st["device_repeat"] else 0)
@@ -873,7 +882,8 @@ def joint_choice(results, max_loss=0.01):
     if best is None:
         return None
     return {"mean_ratio": best[0], "mean_val_points": 100 * best[1], "choice": {
-        n: {"grow_step": c[2]["grow_step"], "tolerance": c[2]["tolerance"], "val_points": 100 * c[0], "ratio": c[1]}
+        n: {"min_hidden": c[2].get("min_hidden", 8), "grow_step": c[2]["grow_step"], "tolerance": c[2]["tolerance"],
+            "val_points": 100 * c[0], "ratio": c[1]}
         for n, c in zip(names, best[2])}}
 
 

@@ -194,12 +194,13 @@ def markdown(results, plots, out):
       "output size for data sets with a front-end (%s PCA components, then at the chosen learning rate etc.: the "
       "one with the best final validation accuracy of the fixed network, mean of the first 3 class orders; every "
       "method then works on those features, kNN and NCM included), `ours`' growth "
-      "rule (the growth target's tolerance and the grow_step, 8 or 16: the pair with the fewest FLOPs of `ours` "
-      "within 1 point of fixed on validation, mean of the first 3 class orders; when no pair gets there, "
-      "within 1 point of the best any pair gives `ours`), the base width "
+      "rule (the growth target's tolerance, the grow_step, 8 or 16, and min_hidden, the width prepare's size "
+      "search starts from, 8, 16 or 32: the triple with the fewest FLOPs of `ours` "
+      "within 1 point of fixed on validation, mean of the first 3 class orders; when none gets there, "
+      "within 1 point of the best any triple gives `ours`), the base width "
       "(`prepare`'s size search on its own split of the base classes' training rows), and kNN's "
       "k (1/3/5). max_hidden is not tuned: it is the widest of 64/48/32/24/16 whose buffers fit 96 KB "
-      "(device/FORMAT.md section 8), the fixed network's width; min_hidden = 8." % (
+      "(device/FORMAT.md section 8), the fixed network's width." % (
           st["select"] or "none: board defaults", "/".join(str(k) for k in bench.FEATURE_CHOICES)))
     a("- **FLOPs**: 2 per multiply-add. Inference: the trainable network of the final model (the frozen front-end "
       "is listed separately and is the same for every method). Training: everything the board does over the "
@@ -255,12 +256,13 @@ def _headline(L, results, st):
     a("")
     j = h.get("joint_choice")
     if j:
-        a("How far the FLOPs can go with these growth rules: choosing each data set's (grow_step, tolerance) "
+        a("How far the FLOPs can go with these growth rules: choosing each data set's (min_hidden, grow_step, tolerance) "
           "jointly on validation, to minimise the mean inference FLOPs ratio while the mean validation accuracy "
           "over the data sets stays within 1 point of fixed's (instead of within 1 point per data set), gives a "
           "mean ratio of **%.2f** at %+.1f validation points: %s. This is computed from the validation runs "
           "above, not run on test." % (j["mean_ratio"], j["mean_val_points"], "; ".join(
-              "%s step %d tol %g (%.2f, %+.1f points)" % (n, c["grow_step"], c["tolerance"], c["ratio"], c["val_points"])
+              "%s min %d step %d tol %g (%.2f, %+.1f points)" % (n, c.get("min_hidden", 8), c["grow_step"], c["tolerance"],
+                                                     c["ratio"], c["val_points"])
               for n, c in j["choice"].items())))
         a("")
     _width_curves(a, results, h.get("narrowest_width"))
@@ -333,14 +335,15 @@ def _dataset(L, name, d, st):
               for t in info["feature_selection"]) + " -> **%d**" % info["n_features"])
     if info.get("target_selection"):
         chosen = [t["chosen"] for t in info["target_selection"] if "chosen" in t]
-        a("- growth rule (grow_step, and the tolerance below the fixed base model's validation accuracy that sets "
-          "the target; fewest FLOPs of `ours` within 1 point of fixed on validation, mean of 3 orders, else within "
-          "1 point of ours' best): " + "; ".join(
-            "step %s tol %g (target %s): val %.3f, %s FLOPs" % (
-                t.get("grow_step", 8), t["tolerance"], "%.3f" % t["target"] if "target" in t else "-",
-                t["val_final_acc"], _si(t["inference_flops"]))
-            for t in info["target_selection"]) + " -> **grow_step %s, tolerance %g**" % (
-                hp.get("grow_step"), hp.get("tolerance", 0.02)) + (" (%s)" % chosen[0] if chosen else ""))
+        a("- growth rule (min_hidden, where prepare's size search starts; grow_step; and the tolerance below the "
+          "fixed base model's validation accuracy that sets the target; fewest FLOPs of `ours` within 1 point of "
+          "fixed on validation, mean of 3 orders, else within 1 point of ours' best): " + "; ".join(
+            "min %s step %s tol %g (target %s): val %.3f, %s FLOPs" % (
+                t.get("min_hidden", 8), t.get("grow_step", 8), t["tolerance"],
+                "%.3f" % t["target"] if "target" in t else "-", t["val_final_acc"], _si(t["inference_flops"]))
+            for t in info["target_selection"]) + " -> **min_hidden %s, grow_step %s, tolerance %g**" % (
+                hp.get("min_hidden"), hp.get("grow_step"), hp.get("tolerance", 0.02)) + (
+                " (%s)" % chosen[0] if chosen else ""))
     a("")
     a("| method | final acc % | avg incr. acc % | forgetting (points) | inference FLOPs | training FLOPs | "
       "params | replay bytes | % of data set | final hidden |")
