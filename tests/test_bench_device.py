@@ -47,5 +47,6 @@ def test_mnist_scenario_is_the_committed_benchmarks_mnist_learner():
     L = bench_device.MNIST_LEARNER
     assert L["features"] == info["n_features"]
     assert L["memory_bytes"] == info["budgets"][str(res["meta"]["settings"]["memory_percent"])]
-    for k in ("max_hidden", "min_hidden", "max_classes", "max_per_class", "replay_noise", "lr"):
+    for k in ("max_hidden", "min_hidden", "grow_step", "tolerance", "max_classes", "max_per_class", "replay_noise",
+              "lr"):
         assert L[k] == info["hyper"][k], k
