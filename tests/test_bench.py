@@ -232,3 +232,23 @@ def test_growth_rule_search_covers_where_the_size_search_starts(monkeypatch):
     assert {m for m, _, _ in seen} == {8, 16}
     assert len(seen) == 2 * len(bench.GROW_STEPS) * len(bench.TOLERANCES) == len(cands)
     assert (hyper["min_hidden"], hyper["grow_step"], hyper["tolerance"]) == (16, 8, min(bench.TOLERANCES))
+
+
+def test_joint_rule_summary_compares_with_the_main_fixed_runs():
+    def fixed(acc, flops):
+        return {"runs": {"1.0": {"fixed": {"summary": {"final_acc": {"mean": acc}, "inference_flops": {"mean": flops}}}}}}
+    results = {"datasets": {"a": fixed(0.80, 1000.0), "b": fixed(0.60, 2000.0)}}
+    rule = {"min_hidden": 16, "grow_step": 8, "tolerance": 1.0}
+    per = {"a": {"rule": rule, "runs": [{"final_acc": 0.79, "inference_flops": 300.0, "hidden": [16]},
+                                         {"final_acc": 0.77, "inference_flops": 500.0, "hidden": [24]}]},
+           "b": {"rule": rule, "runs": [{"final_acc": 0.61, "inference_flops": 1000.0, "hidden": [32]}]}}
+    out = bench.joint_rule_summary(results, per, "1.0")
+    assert abs(out["per_dataset"]["a"]["acc_diff_points"] + 2.0) < 1e-9
+    assert abs(out["per_dataset"]["a"]["inference_flops_ratio"] - 0.4) < 1e-9
+    assert abs(out["mean_acc_diff_points"] + 0.5) < 1e-9          # (-2 + 1) / 2
+    assert abs(out["mean_inference_flops_ratio"] - 0.45) < 1e-9   # (0.4 + 0.5) / 2
+    assert out["met"]
+    # a failed order: that data set reports the error and there is no mean
+    per["b"]["runs"].append({"error": "diverged"})
+    out = bench.joint_rule_summary(results, per, "1.0")
+    assert out["per_dataset"]["b"]["error"] == "diverged" and "mean_acc_diff_points" not in out
