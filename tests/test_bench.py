@@ -252,3 +252,41 @@ def test_joint_rule_summary_compares_with_the_main_fixed_runs():
     per["b"]["runs"].append({"error": "diverged"})
     out = bench.joint_rule_summary(results, per, "1.0")
     assert out["per_dataset"]["b"]["error"] == "diverged" and "mean_acc_diff_points" not in out
+
+
+def test_joint_rule_runs_run_ours_with_the_jointly_chosen_rule(monkeypatch):
+    """The wiring: each data set's ours is prepared with the joint choice's min_hidden,
+    grow_step and tolerance, on the front-end size and budget the main run used, once per
+    order, and compared with the main run's fixed."""
+    from argparse import ArgumentParser
+    from tinycil_host import datasets
+    from tinycil_host.progress import Bar
+    p = ArgumentParser()
+    bench.add_arguments(p)
+    st = bench.settings_from(p.parse_args(["--out", "x", "--orders", "2"]))
+    D = datasets.load("digits")
+    hyper = dict(bench.learner_defaults(D, st)[0], tolerance=0.02)
+    fixed = {"summary": {"final_acc": {"mean": 0.8}, "inference_flops": {"mean": 1000.0}}}
+    results = {"datasets": {"digits": {"info": {"hyper": hyper, "budgets": {"1.0": 977}, "frontend_features": None},
+                                       "runs": {"1.0": {"fixed": fixed}}}}}
+    rule = {"min_hidden": 16, "grow_step": 16, "tolerance": 1.0, "val_points": 0.0, "ratio": 0.5}
+    monkeypatch.setattr(bench, "joint_choice", lambda res: {"choice": {"digits": rule}})
+    seen = []
+
+    def fake_prepare(base, split, st_, nf_out, variants):
+        seen.append((dict(base.hyper), nf_out, variants, list(base.order)))
+        base.prepared = {"ours": None}
+        return base
+
+    monkeypatch.setattr(bench, "prepare_bases", fake_prepare)
+    monkeypatch.setattr(bench.baselines, "LearnerMethod", lambda base, name: name)
+    monkeypatch.setattr(bench, "run_protocol", lambda m, base, X, y: {
+        "final_acc": 0.79, "inference_flops": 400.0, "hidden_steps": [[16]]})
+    with Bar(10, enabled=False) as bar:
+        out = bench.joint_rule_runs(results, st, {"digits": D}, bar)
+    assert len(seen) == 2 and seen[0][3] != seen[1][3]          # one run per class order
+    h, nf_out, variants, _ = seen[0]
+    assert (h["min_hidden"], h["grow_step"], h["tolerance"], h["memory_bytes"]) == (16, 16, 1.0, 977)
+    assert nf_out is None and variants == ["ours"]
+    r = out["per_dataset"]["digits"]
+    assert abs(r["acc_diff_points"] + 1.0) < 1e-9 and abs(r["inference_flops_ratio"] - 0.4) < 1e-9
