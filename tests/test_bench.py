@@ -154,14 +154,18 @@ def test_narrowest_width_within_a_point_of_the_widest():
     assert table[1] == "| b | 20.0 | - | - | 30.0 | 64 (+0.0 points) | 1.00 |"
 
 
-def test_width_curve_trains_the_fixed_network_at_each_narrower_width():
+def _settings(*argv):
+    """`tinycil bench` settings from these command-line arguments (plus --out)."""
     from argparse import ArgumentParser
-    from tinycil_host import datasets
-    from tinycil_host.progress import Bar
     p = ArgumentParser()
     bench.add_arguments(p)
-    st = bench.settings_from(p.parse_args(["--out", "x", "--orders", "1", "--base-per-class", "40",
-                                           "--new-per-class", "20"]))
+    return bench.settings_from(p.parse_args(["--out", "x"] + list(argv)))
+
+
+def test_width_curve_trains_the_fixed_network_at_each_narrower_width():
+    from tinycil_host import datasets
+    from tinycil_host.progress import Bar
+    st = _settings("--orders", "1", "--base-per-class", "40", "--new-per-class", "20")
     D = datasets.load("digits")
     hyper, nf_out, nf = bench.learner_defaults(D, st)
     hyper = dict(hyper, max_hidden=32, epochs=5)
@@ -179,27 +183,18 @@ def test_width_curve_trains_the_fixed_network_at_each_narrower_width():
     assert bench.width_curve(split, st, hyper, nf_out, [], bar) == []
 
 
-def test_front_end_size_is_the_fixed_networks_best_on_validation():
-    from argparse import ArgumentParser
+def test_front_end_size_is_the_fixed_networks_best_on_validation(monkeypatch):
     from tinycil_host import datasets
     from tinycil_host.progress import Bar
-    p = ArgumentParser()
-    bench.add_arguments(p)
-    st = bench.settings_from(p.parse_args(["--out", "x", "--orders", "1", "--base-per-class", "40",
-                                           "--new-per-class", "20"]))
+    st = _settings("--orders", "1", "--base-per-class", "40", "--new-per-class", "20")
     D = datasets.load("digits")
     hyper = dict(bench.learner_defaults(D, st)[0], epochs=5)
     # digits has no front-end: nothing to choose
     with Bar(10, enabled=False) as bar:
         assert bench.select_features(D, st, hyper, [{"x": 1}], bar) == (None, [])
-        old = dict(bench.N_FEATURES)
-        bench.N_FEATURES["digits"] = 32   # give it a PCA front-end, as the larger data sets have
-        try:
-            k, trials = bench.select_features(D, st, hyper, [{"x": 1}], bar, choices=(4, 16))
-            assert bench.select_features(D, st, hyper, [], bar) == (32, [])   # no selection asked
-        finally:
-            bench.N_FEATURES.clear()
-            bench.N_FEATURES.update(old)
+        monkeypatch.setitem(bench.N_FEATURES, "digits", 32)   # a PCA front-end, as the larger data sets have
+        k, trials = bench.select_features(D, st, hyper, [{"x": 1}], bar, choices=(4, 16))
+        assert bench.select_features(D, st, hyper, [], bar) == (32, [])   # no selection asked
     assert [t["n_features"] for t in trials] == [4, 16]
     for t in trials:   # each was run: a network on that many features, accuracy a real fraction
         assert t["inference_flops"] == 2 * t["max_hidden"] * (t["n_features"] + len(D.classes))
@@ -258,12 +253,9 @@ def test_joint_rule_runs_run_ours_with_the_jointly_chosen_rule(monkeypatch):
     """The wiring: each data set's ours is prepared with the joint choice's min_hidden,
     grow_step and tolerance, on the front-end size and budget the main run used, once per
     order, and compared with the main run's fixed."""
-    from argparse import ArgumentParser
     from tinycil_host import datasets
     from tinycil_host.progress import Bar
-    p = ArgumentParser()
-    bench.add_arguments(p)
-    st = bench.settings_from(p.parse_args(["--out", "x", "--orders", "2"]))
+    st = _settings("--orders", "2")
     D = datasets.load("digits")
     hyper = dict(bench.learner_defaults(D, st)[0], tolerance=0.02)
     fixed = {"summary": {"final_acc": {"mean": 0.8}, "inference_flops": {"mean": 1000.0}}}

@@ -104,9 +104,7 @@ def one_dataset(name, results, st):
     info = results["datasets"][name]["info"]
     hyper = dict(info["hyper"])
     D = datasets.load(name)
-    # the front-end size the benchmark chose (older results.json: the default)
-    _, nf_out, nf = bench.learner_defaults(D, st, info.get("frontend_features"))
-    split = bench.Split(D, st["seed"], nf)
+    _, nf_out, split = bench.as_run(D, st, info)
     orders = bench.validation_orders(split, st)
     fixed_acc, fixed_flops = run_orders(split, st, orders, "fixed", hyper, nf_out)
     out = {"fixed": {"val_final_acc": fixed_acc, "inference_flops": fixed_flops, "max_hidden": hyper["max_hidden"]},
@@ -123,7 +121,7 @@ def one_dataset(name, results, st):
                 except (ValueError, ArithmeticError) as e:
                     t.update(val_final_acc=-1.0, inference_flops=float("inf"), error=str(e)[:200])
                 out[key].append(t)
-    H2 = widest_fitting(D, nf, hyper, st, 2)
+    H2 = widest_fitting(D, split.nf, hyper, st, 2)
     if H2:
         try:
             acc, flops = run_orders(split, st, orders, "fixed", dict(hyper, max_hidden=H2, n_layers=2), nf_out)

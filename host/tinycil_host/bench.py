@@ -446,11 +446,11 @@ def select_target(split, st, hyper, nf_out, trials, bar):
     for mh in MIN_HIDDENS:
         for step in GROW_STEPS:
             for tol in TOLERANCES:
-                t = {"min_hidden": mh, "grow_step": step, "tolerance": tol, "fixed_val_acc": fixed_val,
-                     "fixed_inference_flops": fixed_flops}
                 if mh >= hyper["max_hidden"]:
                     bar.update(1)
                     continue
+                t = {"min_hidden": mh, "grow_step": step, "tolerance": tol, "fixed_val_acc": fixed_val,
+                     "fixed_inference_flops": fixed_flops}
                 try:
                     acc, flops, target = val_run("ours", dict(hyper, tolerance=tol, grow_step=step, min_hidden=mh))
                     t.update(val_final_acc=acc, inference_flops=flops, target=target)
@@ -528,6 +528,14 @@ def cheapest_within_a_point(cands, fixed_val):
     best = min(ok, key=lambda t: (t["inference_flops"], -t["val_final_acc"]))
     best["chosen"] = rule
     return best
+
+
+def as_run(D, st, info):
+    """(defaults, front-end size, Split) of a data set as its main run used them: with the
+    front-end size select_features chose, recorded in the run's info (an older results.json
+    without it: the default size)."""
+    defaults, nf_out, nf = learner_defaults(D, st, info.get("frontend_features"))
+    return defaults, nf_out, Split(D, st["seed"], nf)
 
 
 def learner_defaults(D, st, nf_out=None):
@@ -691,9 +699,7 @@ def run(args):
             name = st["device_repeat"]
             D = loaded.get(name) or datasets.load(name)
             info = results["datasets"].get(name, {}).get("info", {})
-            # the front-end size select_features chose when the data set ran above
-            defaults, nf_out, nf = learner_defaults(D, st, info.get("frontend_features"))
-            split = Split(D, st["seed"], nf)
+            defaults, nf_out, split = as_run(D, st, info)
             hyper = info.get("hyper") or defaults
             try:
                 results["device_repeat"] = device_repeat(split, st, hyper, nf_out, out, n_new=50, n_test=200)
@@ -911,8 +917,7 @@ def joint_rule_runs(results, st, loaded, bar):
         d = results["datasets"][name]
         D = loaded[name]
         info = d["info"]
-        _, nf_out, nf = learner_defaults(D, st, info.get("frontend_features"))
-        split = Split(D, st["seed"], nf)
+        _, nf_out, split = as_run(D, st, info)
         hyper = dict(info["hyper"], min_hidden=rule["min_hidden"], grow_step=rule["grow_step"],
                      tolerance=rule["tolerance"], memory_bytes=info["budgets"][key])
         runs = []
