@@ -4,6 +4,7 @@ import os
 import numpy as np
 import pytest
 
+import interpreters
 from tinycil_host import cli, mpy, parity
 
 
@@ -15,11 +16,12 @@ def test_parity_against_the_pypi_micropython(capsys):
         assert op in out
 
 
-@pytest.mark.skipif(not mpy.ulab_interpreter(), reason="set MICROPYTHON to a ulab-enabled unix build")
-def test_parity_against_the_ulab_build():
-    rows, backend = parity.check(mpy.ulab_interpreter())
-    assert backend == "ulab"
-    assert all(r["ok"] for r in rows), [r for r in rows if not r["ok"]]
+@pytest.mark.parametrize("interp", interpreters.params(include_pypi=False))
+def test_parity_on_every_named_interpreter(interp):
+    path, it = interp
+    rows, backend = parity.check(path)
+    assert backend == it.backend
+    assert all(r["ok"] for r in rows), (it.describe(), [r for r in rows if not r["ok"]])
 
 
 def test_parity_reports_a_mismatch(monkeypatch, capsys):

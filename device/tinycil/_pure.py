@@ -4,7 +4,7 @@
 # block would not. Kernels work on the top-left active block, so nothing is
 # reallocated when the network grows. _ulab.py implements the same functions.
 from array import array
-from math import exp
+from math import exp, log
 
 NAME = "pure"
 _INF = float("inf")
@@ -144,7 +144,8 @@ def relu_mask(dH, H, m, n):
                 d[j] = 0.0
 
 
-def softmax_rows(Z, m, n):
+def softmax_rows(Z, m, n, lse=None):
+    # rows of Z to their softmax in place; lse[r] = log(sum(exp(Z[r]))) of the logits when given
     for r in range(m):
         a = Z.r[r]
         mx = a[0]
@@ -158,6 +159,13 @@ def softmax_rows(Z, m, n):
             s += e
         for j in range(n):
             a[j] /= s
+        if lse is not None:
+            lse[r] = mx + log(s)
+
+
+def round_f32(M, r0, r1, cols):
+    # rows are array('f'): already float32
+    pass
 
 
 def scale_row(M, i, n, a):

@@ -1,6 +1,8 @@
 # ulab kernels: the same functions as _pure.py on 2-D ulab arrays of fixed
 # capacity. Only 2-D arrays are used (firmware builds default to ULAB_MAX_DIMS=2);
 # np.dot always gets two 2-D operands (ulab's 1-D x 2-D case is not numpy's).
+from array import array
+
 from ulab import numpy as np
 
 NAME = "ulab"
@@ -61,12 +63,27 @@ def relu_mask(dH, H, m, n):
     view *= H[:m, :n] > 0.0
 
 
-def softmax_rows(Z, m, n):
+def softmax_rows(Z, m, n, lse=None):
     view = Z[:m, :n]
     mx = np.max(view, axis=1).reshape((m, 1))
     e = np.exp(view - mx)
     s = np.sum(e, axis=1).reshape((m, 1))
     Z[:m, :n] = e / s
+    if lse is not None:
+        t = mx + np.log(s)
+        for r in range(m):
+            lse[r] = float(t[r, 0])
+
+
+_WIDE = 1.0 + 1e-12 != 1.0  # float64 build: arrays hold wider values than a file stores
+
+
+def round_f32(M, r0, r1, cols):
+    # rows r0..r1-1 of M to float32 values (a float64 build's arrays hold wider ones)
+    if not _WIDE:
+        return
+    for i in range(r0, r1):
+        M[i, :cols] = np.array(array("f", M[i, :cols]))
 
 
 def scale_row(M, i, n, a):

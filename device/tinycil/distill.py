@@ -4,7 +4,8 @@
 # at every iteration. S starts from real samples chosen by herding, so any prefix
 # of S is already a representative subset (the replay set shrinks by prefixes).
 from array import array
-from math import sqrt
+
+from .rng import init_scale
 
 
 def herding_work(n_feat):
@@ -86,7 +87,7 @@ class Distiller:
         ed = self.embed_dim
         B.fill(self.V, k, nf, 0.0)
         B.col_range(real, n, nf, self.lo, self.hi)
-        scale = sqrt(6.0 / nf)
+        scale = init_scale(nf)
         first = last = 0.0
         for it in range(iters):
             loss = 0.0

@@ -2,25 +2,34 @@
 # Every buffer is allocated once at its maximum size (max_hidden, max_classes,
 # batch), so memory is known up front and growing allocates nothing; the kernels
 # work on the active top-left block of each matrix.
-from math import log, sqrt
+from array import array
+
+from .rng import init_scale
 
 
-def xent_grad(B, Z, labels, weights, m, n):
+LOSS_LIMIT = 100.0  # an epoch's mean loss at or above this is divergence (FORMAT.md 4)
+
+
+def xent_grad(B, Z, labels, weights, m, n, lse):
     """Softmax cross-entropy, weighted mean over m rows (weights normalised to sum 1).
-    Z holds the logits on entry and d loss / d logits on return; returns the loss."""
-    B.softmax_rows(Z, m, n)
+    Z holds the logits on entry and d loss / d logits on return; returns the loss. The loss
+    of a row is log-sum-exp(z) - z[label], computed from the logits, so it has no ceiling:
+    a diverging fit shows as a huge loss in float64 too, not only as float32 overflow.
+    `lse` is scratch of at least m floats."""
     wsum = 0.0
     for r in range(m):
         wsum += weights[r]
     loss = 0.0
     for r in range(m):
+        loss -= weights[r] * B.get(Z, r, labels[r])
+    B.softmax_rows(Z, m, n, lse)
+    for r in range(m):
         w = weights[r] / wsum
         y = labels[r]
-        p = B.get(Z, r, y)
-        loss -= w * log(p if p > 1e-30 else 1e-30)
-        B.put(Z, r, y, p - 1.0)
+        loss += weights[r] * lse[r]
+        B.put(Z, r, y, B.get(Z, r, y) - 1.0)
         B.scale_row(Z, r, n, w)
-    return loss
+    return loss / wsum
 
 
 class Net:
@@ -42,6 +51,7 @@ class Net:
         self.Xb = B.zeros(batch, n_features)  # mini-batch input rows
         self._bl = [0] * batch      # labels and weights of one mini-batch
         self._bw = [0.0] * batch
+        self._lse = array("f", bytearray(4 * batch))  # per-row log-sum-exp of a batch
 
     # ---- shape ---------------------------------------------------------------
     @property
@@ -63,10 +73,11 @@ class Net:
 
     # ---- growth (function-preserving) -----------------------------------------
     def _init_rows(self, l, r0, r1, rng):
-        # rows r0..r1-1 of layer l: U(-1,1)*sqrt(6/fan_in), bias 0, velocities 0
+        # rows r0..r1-1 of layer l: U(-1,1)*init_scale(fan_in), bias 0, velocities 0
         B = self.B
         n_in = self.sizes[l]
-        B.fill_uniform(self.W[l], r0, r1, 0, n_in, rng, sqrt(6.0 / n_in))
+        B.fill_uniform(self.W[l], r0, r1, 0, n_in, rng, init_scale(n_in))
+        B.round_f32(self.W[l], r0, r1, n_in)
         for r in range(r0, r1):
             B.put(self.b[l], 0, r, 0.0)
             B.put(self.Vb[l], 0, r, 0.0)
@@ -118,7 +129,7 @@ class Net:
         s = self.sizes
         last = len(self.W) - 1
         Z = self.forward(X, m)
-        loss = xent_grad(B, Z, labels, weights, m, s[-1])
+        loss = xent_grad(B, Z, labels, weights, m, s[-1], self._lse)
         d = Z
         for l in range(last, -1, -1):
             inp = X if l == 0 else self.A[l - 1]
@@ -137,6 +148,16 @@ class Net:
         for l in range(len(self.W)):
             B.fill(self.VW[l], self.caps[l + 1], self.caps[l], 0.0)
             B.fill(self.Vb[l], 1, self.caps[l + 1], 0.0)
+
+    def round_f32(self):
+        """Round every weight to float32. Where the runtime float is wider (ulab on a float64
+        build) the weights would otherwise hold more than a file stores; rounded after every
+        change, the learner in RAM is always the one its file holds (FORMAT.md 4)."""
+        B = self.B
+        s = self.sizes
+        for l in range(len(self.W)):
+            B.round_f32(self.W[l], 0, s[l + 1], s[l])
+            B.round_f32(self.b[l], 0, 1, s[l + 1])
 
     def finite(self):
         B = self.B
@@ -178,12 +199,13 @@ class Net:
                 batches += 1
                 i += m
             loss = total / batches
-            if loss != loss or loss == float("inf"):
+            if not loss < LOSS_LIMIT:  # NaN included
                 raise ArithmeticError("training diverged (loss %r at epoch %d); lower lr" % (loss, e + 1))
             if log is not None:
                 log(e + 1, epochs, loss)
         if not self.finite():
             raise ArithmeticError("training produced non-finite weights; lower lr")
+        self.round_f32()
         return loss
 
     def predict_into(self, fetch, n, out):

@@ -3,6 +3,9 @@
 # ulab's own generator differs from NumPy's, so neither is used for anything that
 # must agree across runtimes.
 
+from array import array
+from math import sqrt
+
 _MASK = 0xFFFFFFFF
 _TO_UNIT = 1.0 / 8388608.0  # 2**-23: 24-bit draws are exact in float32
 
@@ -35,3 +38,14 @@ class Rng:
             j = self.below(i + 1)
             items[i], items[j] = items[j], items[i]
             i -= 1
+
+
+def f32(v):
+    """v rounded to float32: a no-op where MicroPython's float is float32, a rounding where it is
+    float64, so both compute the same values where FORMAT.md asks for exact ones."""
+    return array("f", (v,))[0]
+
+
+def init_scale(fan_in):
+    """FORMAT.md 3: the scale of new weights, f32(sqrt(f32(6 / fan_in))), equal on every runtime."""
+    return f32(sqrt(f32(6.0 / fan_in)))

@@ -19,9 +19,91 @@ def default_interpreter():
     return found
 
 
+ENV = "MICROPYTHON"   # os.pathsep-separated interpreters to test beside the PyPI one
+
+
+class Interpreter:
+    """One MicroPython interpreter and what it is: word size, float size, best backend."""
+
+    def __init__(self, path, word_bits, float_bits, backend, version):
+        self.path = path
+        self.word_bits = word_bits
+        self.float_bits = float_bits
+        self.backend = backend
+        self.version = version
+
+    @property
+    def board_like(self):
+        # a board's word size: `-X heapsize=64K` is then a 64 KB heap, as on an ESP32
+        return self.word_bits == 32
+
+    def describe(self):
+        return "%s (MicroPython %s, %d-bit, float%d, %s)" % (
+            self.path, self.version, self.word_bits, self.float_bits, self.backend)
+
+    def tag(self):
+        """A short id for test names and reports, e.g. 'ulab-f32-32bit'."""
+        return "%s-f%d-%dbit" % (self.backend, self.float_bits, self.word_bits)
+
+    def heap(self, kb):
+        """`-X heapsize` for a heap of `kb` KB on a board: exact on a 32-bit build, the word-scaled
+        approximation (`kb`wK) on a 64-bit one."""
+        return "%dK" % kb if self.board_like else "%dwK" % kb
+
+
+_PROBE = """import sys
+try:
+    import ulab
+    b = 'ulab'
+except ImportError:
+    b = 'pure'
+print('PROBE', 32 if sys.maxsize < 2**32 else 64, 64 if 1.0 + 1e-12 != 1.0 else 32, b,
+      '.'.join(str(v) for v in sys.implementation.version[:3]))
+"""
+_probed = {}
+
+
+def probe(path=None):
+    """The Interpreter at `path` (default: the PyPI one). Raises OSError when it cannot run."""
+    path = path or default_interpreter()
+    if path not in _probed:
+        if not os.path.isfile(path):
+            raise FileNotFoundError("%s does not exist" % path)
+        r = subprocess.run([path, "-c", _PROBE], capture_output=True, text=True, timeout=60)
+        line = [s for s in r.stdout.splitlines() if s.startswith("PROBE ")]
+        if r.returncode or not line:
+            raise OSError("%s does not run as MicroPython: %s" % (path, (r.stderr or r.stdout).strip()[-200:]))
+        _, word, fl, backend, version = line[0].split()
+        _probed[path] = Interpreter(path, int(word), int(fl), backend, version)
+    return _probed[path]
+
+
+def named_interpreters():
+    """The paths $MICROPYTHON names (os.pathsep-separated; empty entries ignored)."""
+    return [p for p in os.environ.get(ENV, "").split(os.pathsep) if p.strip()]
+
+
+def interpreters():
+    """[(path, Interpreter or the reason it cannot run)]: the PyPI unix port first, then every
+    interpreter $MICROPYTHON names."""
+    out = []
+    for path in [default_interpreter()] + named_interpreters():
+        try:
+            out.append((path, probe(path)))
+        except (OSError, subprocess.TimeoutExpired) as e:
+            out.append((path, str(e)))
+    return out
+
+
 def ulab_interpreter():
-    """The interpreter named by $MICROPYTHON (a ulab-enabled unix build), or None."""
-    return os.environ.get("MICROPYTHON") or None
+    """The first interpreter $MICROPYTHON names that has ulab compiled in, or None."""
+    for path in named_interpreters():
+        try:
+            if probe(path).backend == "ulab":
+                return path
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+    return None
 
 
 def command(script, *, args=(), interpreter=None, heap=None, extra_path=()):

@@ -44,6 +44,7 @@ HYPER = (
 )
 NOISE_WINDOWS = 64   # offsets into the replay-noise table (FORMAT.md 7.4)
 MAX_REPEATS = 4      # most passes of the replay rows per epoch (FORMAT.md 7.4)
+LOSS_LIMIT = 100.0   # an epoch's mean loss at or above it is divergence (FORMAT.md 4)
 
 
 # ---- random numbers (FORMAT.md section 3) ------------------------------------------
@@ -72,6 +73,11 @@ class Rng:
         for i in range(len(items) - 1, 0, -1):
             j = self.below(i + 1)
             items[i], items[j] = items[j], items[i]
+
+    @staticmethod
+    def init_scale(fan_in):
+        """FORMAT.md 3: f32(sqrt(f32(6 / fan_in))), as every board computes it."""
+        return float(F32(sqrt(float(F32(6.0 / fan_in)))))
 
     def matrix(self, rows, cols, scale):
         """rows x cols of uniform()*scale, row by row; product rounded once to float32."""
@@ -138,7 +144,7 @@ class Net:
 
     def _init_rows(self, l, r0, r1, rng):
         n_in = self.sizes[l]
-        self.W[l][r0:r1, :] = rng.matrix(r1 - r0, n_in, sqrt(6.0 / n_in))
+        self.W[l][r0:r1, :] = rng.matrix(r1 - r0, n_in, Rng.init_scale(n_in))
         self.b[l][r0:r1] = 0
         self.VW[l][r0:r1, :] = 0
         self.Vb[l][r0:r1] = 0
@@ -199,8 +205,11 @@ class Net:
         w = np.asarray(weights, dtype=np.float64)
         w = w / w.sum()
         rows = np.arange(len(labels))
-        p = P[rows, labels].astype(np.float64)
-        loss = float(-(w * np.log(np.maximum(p, 1e-30))).sum())
+        # log-sum-exp(z) - z[label]: no ceiling, so divergence shows in the loss (FORMAT.md 4)
+        Z64 = Z.astype(np.float64)
+        mx = Z64.max(axis=1)
+        lse = mx + np.log(np.exp(Z64 - mx[:, None]).sum(axis=1))
+        loss = float((w * (lse - Z64[rows, labels])).sum())
         d = P
         d[rows, labels] -= F32(1)
         d *= w.astype(F32)[:, None]
@@ -252,7 +261,7 @@ class Net:
                 total += self.step(Xb, labels[idx], weights[idx], lr, mu)
                 batches += 1
             loss = total / batches
-            if not np.isfinite(loss):
+            if not loss < LOSS_LIMIT:  # NaN included (FORMAT.md 4)
                 raise ArithmeticError("training diverged (loss %r at epoch %d); lower lr" % (loss, e + 1))
             if log is not None:
                 log(e + 1, epochs, loss)
@@ -318,7 +327,7 @@ def distill(T, S, rng, iters, embed_dim, lr, mu, log=None):
     k, nf = S.shape
     V = np.zeros_like(S)
     lo, hi = T.min(axis=0), T.max(axis=0)
-    scale = sqrt(6.0 / nf)
+    scale = Rng.init_scale(nf)
     lr, mu = F32(lr), F32(mu)
     first = last = 0.0
     for it in range(iters):

@@ -46,7 +46,7 @@ def test_gradient_matches_finite_differences(ctx):
 
     def loss():
         Z = net.forward(X, 4)
-        return xent_grad(B, Z, labels, weights, 4, 3)
+        return xent_grad(B, Z, labels, weights, 4, 3, [0.0] * 4)
 
     # a step with lr=1, mu=0 from zero momentum moves W by exactly -grad: recover the
     # analytic gradient, then put every weight back
@@ -86,3 +86,22 @@ def test_fit_lowers_loss(ctx):
     pred = array("H", bytearray(8))
     net.predict_into(fetch, 4, pred)
     check(list(pred) == labels, "does not fit 4 samples")
+
+
+def test_divergence_is_detected_by_the_loss_not_by_overflow(ctx):
+    # lr 1e6 sends the weights far away without overflowing a float64 runtime; the loss
+    # (log-sum-exp, no ceiling) leaves LOSS_LIMIT and fit raises ArithmeticError
+    from tinycil.net import LOSS_LIMIT
+    B, rng, net, X = _setup(ctx)
+    labels = [0, 1, 2, 0]
+
+    def fetch(k, dst, r):
+        B.copy_row(X, k, dst, r, 6)
+    from array import array
+    order = array("H", bytearray(8))
+    try:
+        net.fit(fetch, lambda k: labels[k], [1.0] * 3, 4, order, 3, 1e6, 0.0, rng)
+    except ArithmeticError as e:
+        check("diverged" in str(e) or "non-finite" in str(e), "message %r" % e)
+    else:
+        raise AssertionError("fit at lr 1e6 did not raise (LOSS_LIMIT %g)" % LOSS_LIMIT)
