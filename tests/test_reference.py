@@ -239,23 +239,23 @@ def test_state_round_trips_through_the_file_format(digits, tmp_path):
 
 
 def test_replay_noise_rows_and_amplitude():
-    from tinycil_host import reference as ref
-    assert ref.replay_repeats([1, 1, 1], 40, 0.5) == ref.MAX_REPEATS == 4
-    assert ref.replay_repeats([10, 10, 10], 40, 0.5) == 4 and ref.replay_repeats([15, 2], 40, 0.5) == 2
-    assert ref.replay_repeats([60, 60], 40, 0.5) == 1 and ref.replay_repeats([1, 1], 40, 0.0) == 1
+    from tinycil_host.reference import noise
+    assert noise.replay_repeats([1, 1, 1], 40, 0.5) == noise.MAX_REPEATS == 4
+    assert noise.replay_repeats([10, 10, 10], 40, 0.5) == 4 and noise.replay_repeats([15, 2], 40, 0.5) == 2
+    assert noise.replay_repeats([60, 60], 40, 0.5) == 1 and noise.replay_repeats([1, 1], 40, 0.0) == 1
     # rows of +-1 around any centre: every feature's variance is 1, so a = factor * sqrt(3)
     T = np.array([[3.0, -1.0], [5.0, 1.0]] * 4, dtype=np.float32)
-    assert abs(ref.noise_amplitude(T, 0.5) - 0.5 * np.sqrt(3.0)) < 1e-6
+    assert abs(noise.noise_amplitude(T, 0.5) - 0.5 * np.sqrt(3.0)) < 1e-6
     # only rows below n_noisy change, each by a * a window of the table, one draw per noisy row
-    rng, twin = ref.Rng(4), ref.Rng(4)
-    table = ref.noise_table(3, rng)
-    twin_table = ref.noise_table(3, twin)
-    assert len(table) == ref.NOISE_WINDOWS + 2 and np.array_equal(table, twin_table)
+    rng, twin = Rng(4), Rng(4)
+    table = noise.noise_table(3, rng)
+    twin_table = noise.noise_table(3, twin)
+    assert len(table) == noise.NOISE_WINDOWS + 2 and np.array_equal(table, twin_table)
     Xb = np.zeros((4, 3), dtype=np.float32)
-    ref._add_noise(Xb, [5, 1, 2, 0], (2, table, 2.0), rng)
+    noise.add_noise(Xb, [5, 1, 2, 0], (2, table, 2.0), rng)
     assert not Xb[0].any() and not Xb[2].any()
     for r in (1, 3):
-        o = twin.below(ref.NOISE_WINDOWS)
+        o = twin.below(noise.NOISE_WINDOWS)
         assert np.allclose(Xb[r], 2.0 * table[o:o + 3])
     assert rng.state == twin.state
 

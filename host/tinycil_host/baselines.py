@@ -23,7 +23,7 @@ import numpy as np
 
 from .reference import mlp_flops, mlp_params  # noqa: F401 (re-exported for bench)
 from .reference import split_rows
-from .store import quantize_rows  # the one int8 rule (FORMAT.md), as the board computes it
+from .store import Samples, quantize_rows  # the one int8 rule (FORMAT.md), as the board computes it
 
 F32 = np.float32
 
@@ -218,8 +218,8 @@ def _make_random_learner_class():
         class's training rows (drawn with the learner's own xorshift generator, as a board
         would): random exemplars at exactly the bytes of the distilled set.
 
-        reference.Learner has no selection hook, so `_cycle` swaps the module's
-        `distill_class` for the duration of the call (single-threaded)."""
+        reference.Learner has no selection hook, so `_cycle` swaps the `distill_class` that
+        reference/learner.py calls for the duration of the call (single-threaded)."""
         selection = "random"
 
         @classmethod
@@ -229,7 +229,7 @@ def _make_random_learner_class():
             obj = cls.from_state(lrn.state())
             quota = obj.replay.quota(len(obj.classes))
             F = obj.features(X_base)
-            obj.replay.samples = ref.Samples(np.zeros(0), np.zeros(0), np.zeros((0, obj.n_features)))
+            obj.replay.samples = Samples(np.zeros(0), np.zeros(0), np.zeros((0, obj.n_features)))
             for c in range(len(obj.classes)):
                 T = F[np.asarray(y_base) == c]
                 idx = list(range(len(T)))
@@ -238,12 +238,12 @@ def _make_random_learner_class():
             return obj
 
         def _cycle(self, *a, **kw):
-            saved = ref.distill_class
-            ref.distill_class = self._random_pick
+            saved = ref.learner.distill_class
+            ref.learner.distill_class = self._random_pick
             try:
                 return super()._cycle(*a, **kw)
             finally:
-                ref.distill_class = saved
+                ref.learner.distill_class = saved
 
         @staticmethod
         def _random_pick(T, k, rng, hp, log=None):
