@@ -17,7 +17,7 @@ COMMANDS = {
     "pull": ("tinycil_host.board_cli", "copy the board's learner back to the host"),
     "flash": ("tinycil_host.board_cli", "flash MicroPython firmware (with ulab) to a board"),
     "demo": ("tinycil_host.demo", "the main job: prepare, deploy to a virtual board, learn 8 classes"),
-    "bench": ("tinycil_host.bench", "the paper's protocol on the shared data sets, with baselines"),
+    "bench": ("tinycil_host.bench.cli", "the paper's protocol on the shared data sets, with baselines"),
     "bench-device": ("tinycil_host.bench_device", "seconds per learn_class and peak heap on MicroPython"),
 }
 
