@@ -12,7 +12,7 @@ validation split carved from the training data, never on the test split).
 
 Modules, each importing only those above it (the product core never imports this package):
 
-    settings   constants: data sets, methods, grids, a board's limits
+    settings   constants: data sets, methods, grids, a board's limits; BenchError
     methods    the compared methods: reference-learner variants, kNN, NCM, naive, joint
     budget     replay bytes, RAM of the buffers, the widest width that fits, deploy info
     protocol   split and class orders, the prepared base, one method's run, aggregation

@@ -11,14 +11,13 @@ from pathlib import Path
 import numpy as np
 
 from .. import REPO, datasets
-from ..cli import CliError
 from ..reference import MAX_SAMPLES
 from . import report
 from .device import repeat_as_run
 from .headline import headline
 from .runs import joint_rule_runs, run_dataset
 from .settings import (ALL_DATASETS, CURVE_WIDTHS, FEATURE_CHOICES, GROW_STEPS, METHODS, MIN_HIDDENS, NOT_AVAILABLE,
-                       SELECTABLE, SWEEP_METHODS, TOLERANCES)
+                       SELECTABLE, SWEEP_METHODS, TOLERANCES, BenchError)
 
 
 def add_arguments(p):
@@ -57,16 +56,16 @@ def settings_from(args):
                  device_repeat=None, base_per_class=min(args.base_per_class, 100),
                  new_per_class=min(args.new_per_class, 60))
     if s["orders"] < 1:
-        raise CliError("--orders must be at least 1")
+        raise BenchError("--orders must be at least 1")
     if not 3 <= s["new_per_class"] <= MAX_SAMPLES:
-        raise CliError("--new-per-class must be 3..%d (one learn_class call)" % MAX_SAMPLES)
+        raise BenchError("--new-per-class must be 3..%d (one learn_class call)" % MAX_SAMPLES)
     if s["memory_percent"] <= 0:
-        raise CliError("--memory-percent must be positive")
+        raise BenchError("--memory-percent must be positive")
     for d in s["datasets"]:
         if d.lower() == "core50":
-            raise CliError(NOT_AVAILABLE["core50"])
+            raise BenchError(NOT_AVAILABLE["core50"])
         if d not in ALL_DATASETS:
-            raise CliError("unknown data set %r: choose from %s" % (d, ", ".join(ALL_DATASETS)))
+            raise BenchError("unknown data set %r: choose from %s" % (d, ", ".join(ALL_DATASETS)))
     return s
 
 
@@ -76,7 +75,7 @@ def _floats(text):
     try:
         return sorted({float(v) for v in text.split(",")})
     except ValueError:
-        raise CliError("--sweep takes a comma list of percentages, e.g. 0.5,1,2")
+        raise BenchError("--sweep takes a comma list of percentages, e.g. 0.5,1,2")
 
 
 def _grid(text):
@@ -88,10 +87,10 @@ def _grid(text):
             k, v = part.split("=")
             grid[k.strip()] = [int(x) if k.strip() == "epochs" else float(x) for x in v.split(",")]
     except ValueError:
-        raise CliError("--select looks like 'lr=0.02,0.05;epochs=20,40'")
+        raise BenchError("--select looks like 'lr=0.02,0.05;epochs=20,40'")
     for k in grid:
         if k not in SELECTABLE:
-            raise CliError("--select chooses %s only, not %r" % (", ".join(SELECTABLE), k))
+            raise BenchError("--select chooses %s only, not %r" % (", ".join(SELECTABLE), k))
     return grid
 
 
@@ -111,7 +110,7 @@ def run(args):
         try:
             loaded[name] = datasets.load(name)
         except datasets.DatasetError as e:
-            raise CliError(str(e))
+            raise BenchError(str(e))
     # units of work for the bar: selection trials + runs
     n_sel = (int(np.prod([len(v) for v in st["select"].values()])) + len(TOLERANCES) * len(GROW_STEPS) * len(MIN_HIDDENS) + 1
              + len(CURVE_WIDTHS) + len(FEATURE_CHOICES)) if st["select"] else 0

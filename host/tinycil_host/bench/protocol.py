@@ -6,7 +6,6 @@ import time
 import numpy as np
 
 from .. import datasets, prepare
-from ..cli import CliError
 from .budget import budget_bytes, learner_defaults
 from .methods import RandomExemplarLearner
 from .settings import N_BASE, VAL_FRACTION, VARIANTS
@@ -93,7 +92,7 @@ def _prepare(sub, base, nf_out, opts):
         summary, lrn = prepare.prepare_learner(
             sub, [int(c) for c in base.base_classes], None, frontend_kind="pca" if nf_out else "none",
             features=nf_out or 32, seed=1, **opts)
-    except CliError as e:
+    except prepare.PrepareError as e:
         raise ValueError("prepare: %s" % e)
     if exemplars == "random":
         remap = {c: i for i, c in enumerate(base.base_classes)}

@@ -3,6 +3,12 @@
 The bottom of the bench package: the other modules read their constants here, and this one
 imports none of them.
 """
+from ..errors import UserError
+
+
+class BenchError(UserError):
+    """A benchmark option or data set the benchmark cannot use."""
+
 
 ALL_DATASETS = ("mnist", "har_raw", "speech_commands_v2_12cls", "fsdd_logmel", "cifar10_jpg_subset", "digits")
 LEARNER_METHODS = ("ours", "fixed", "random", "herding")
