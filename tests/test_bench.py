@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinycil_host import baselines, bench
+from tinycil_host.bench import cli, methods, protocol, select, settings
+from tinycil_host.bench.budget import budget_bytes, learner_defaults
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -40,13 +41,13 @@ def test_quick_numbers_are_sane(quick):
     _, res, _ = quick
     d = res["datasets"]["digits"]
     runs = d["runs"]["1.0"]
-    assert set(runs) == set(bench.METHODS)
+    assert set(runs) == set(settings.METHODS)
     for m, r in runs.items():
         assert r["summary"] is not None, (m, r.get("error"))
         s = r["summary"]
         assert 0.0 <= s["final_acc"]["mean"] <= 1.0
         steps = s["acc_steps"]["mean"]
-        assert len(steps) == len(d["info"]["classes"]) - bench.N_BASE + 1
+        assert len(steps) == len(d["info"]["classes"]) - settings.N_BASE + 1
     acc = {m: runs[m]["summary"]["final_acc"]["mean"] for m in runs}
     # joint training on all data is the upper bound of naive fine-tuning, by a wide margin
     assert acc["joint"] > acc["naive"] + 0.3
@@ -54,7 +55,7 @@ def test_quick_numbers_are_sane(quick):
     assert runs["naive"]["summary"]["forgetting"]["mean"] > 0.5
     # every replay method stays within its byte budget; the budget is 1 % of the stored training set
     budget = d["info"]["budgets"]["1.0"]
-    assert budget == bench.budget_bytes(d["info"]["n_train_full"], d["info"]["n_features"], 1.0)
+    assert budget == budget_bytes(d["info"]["n_train_full"], d["info"]["n_features"], 1.0)
     for m in ("ours", "fixed", "random", "herding", "knn"):
         assert 0 < runs[m]["summary"]["replay_bytes"]["mean"] <= budget, m
     assert runs["naive"]["summary"]["replay_bytes"]["mean"] == 0
@@ -73,41 +74,41 @@ def test_quick_numbers_are_sane(quick):
 
 def test_quantize_rows_follows_the_one_rule():
     X = np.array([[0.0, 0.0], [1.0, -0.5], [127.0, 63.5]], np.float32)
-    scale, q = baselines.quantize_rows(X)
+    scale, q = methods.quantize_rows(X)
     assert scale[0] == 1.0 and q[0].tolist() == [0, 0]
     # floor(x/s + 0.5) with s = f32(1/127) just below 1/127: -0.5/s is -63.5000002, so -64,
     # exactly as the board computes it (the same function writes the learner file)
     assert q[1].tolist() == [127, -64] and q[2].tolist() == [127, 64]
-    assert np.allclose(baselines.dequantize(scale, q)[2], [127, 64])
+    assert np.allclose(methods.dequantize(scale, q)[2], [127, 64])
 
 
 def test_knn_ties_go_to_the_nearest():
     S = np.array([[0.0], [1.0], [1.1], [5.0]], np.float32)
     Y = np.array([0, 1, 2, 2])
     F = np.array([[0.4], [4.0]], np.float32)
-    assert baselines.knn_predict((S, Y), F, 1).tolist() == [0, 2]
-    assert baselines.knn_predict((S, Y), F, 3).tolist() == [0, 2]
+    assert methods.knn_predict((S, Y), F, 1).tolist() == [0, 2]
+    assert methods.knn_predict((S, Y), F, 3).tolist() == [0, 2]
 
 
 def test_fit_flops_counts_forward_backward_and_updates():
     sizes = [4, 3, 2]
-    F = baselines.mlp_flops(sizes)
+    F = methods.mlp_flops(sizes)
     assert F == 2 * (12 + 6)
-    one = baselines.fit_flops(sizes, 1, 1, 16)
-    assert one == 3 * F - 2 * 12 + 5 * 2 + 4 * baselines.mlp_params(sizes)
-    assert baselines.fit_flops(sizes, 32, 2, 16) == 2 * (32 * (one - 4 * baselines.mlp_params(sizes))
-                                                         + 2 * 4 * baselines.mlp_params(sizes))
+    one = methods.fit_flops(sizes, 1, 1, 16)
+    assert one == 3 * F - 2 * 12 + 5 * 2 + 4 * methods.mlp_params(sizes)
+    assert methods.fit_flops(sizes, 32, 2, 16) == 2 * (32 * (one - 4 * methods.mlp_params(sizes))
+                                                       + 2 * 4 * methods.mlp_params(sizes))
 
 
 def test_growth_rule_is_the_cheapest_within_a_point_of_fixed():
     c = lambda step, tol, acc, flops: {"grow_step": step, "tolerance": tol, "val_final_acc": acc,
                                       "inference_flops": flops}
     cands = [c(8, 0.02, 0.80, 4000), c(16, 0.02, 0.81, 4000), c(8, 0.4, 0.795, 2000), c(16, 0.4, 0.70, 600)]
-    best = bench.cheapest_within_a_point(cands, fixed_val=0.803)
+    best = select.cheapest_within_a_point(cands, fixed_val=0.803)
     assert (best["grow_step"], best["tolerance"]) == (8, 0.4)
     assert best["chosen"].startswith("within 1 point of fixed")
     # nothing reaches fixed: the cheapest within a point of ours' best (0.81), ties to the more accurate
-    best = bench.cheapest_within_a_point(cands, fixed_val=0.85)
+    best = select.cheapest_within_a_point(cands, fixed_val=0.85)
     assert (best["grow_step"], best["tolerance"]) == (16, 0.02)
     assert best["chosen"].startswith("nothing within 1 point of fixed")
 
@@ -122,33 +123,33 @@ def test_joint_choice_trades_points_across_data_sets():
         "a": ds(0.80, [(0.02, 0.80, 100.0), (0.4, 0.77, 20.0)]),
         "b": ds(0.60, [(0.02, 0.62, 100.0), (0.4, 0.60, 30.0), (1.0, 0.585, 10.0)]),
     }}
-    j = bench.joint_choice(results)
+    j = select.joint_choice(results)
     # (0.4, 0.4): mean loss 1.5 points, too much; (0.4 on a, 0.02 on b): -0.5 points at ratio 0.6;
     # (0.02 on a, 1.0 on b): -0.75 points at 0.55, the lowest within a point
     assert {n: c["tolerance"] for n, c in j["choice"].items()} == {"a": 0.02, "b": 1.0}
     assert abs(j["mean_ratio"] - 0.55) < 1e-9 and abs(j["mean_val_points"] + 0.75) < 1e-9
-    assert bench.joint_choice({"datasets": {"a": ds(0.9, [(0.4, 0.5, 10.0)])}}) is None
+    assert select.joint_choice({"datasets": {"a": ds(0.9, [(0.4, 0.5, 10.0)])}}) is None
 
 
 def test_narrowest_width_within_a_point_of_the_widest():
     c = lambda H, acc: {"max_hidden": H, "val_final_acc": acc, "inference_flops": 100.0 * H}
     # 24 is the narrowest within a point of 64's 0.800 (16 is 1.5 points short; 48 is wider)
-    best, ratio = bench.narrowest_within_a_point([c(8, 0.70), c(16, 0.785), c(24, 0.792), c(48, 0.81), c(64, 0.80)])
+    best, ratio = select.narrowest_within_a_point([c(8, 0.70), c(16, 0.785), c(24, 0.792), c(48, 0.81), c(64, 0.80)])
     assert best["max_hidden"] == 24 and abs(ratio - 24 / 64) < 1e-12
     # a failed width (-1) never qualifies; the widest always does
-    best, ratio = bench.narrowest_within_a_point([c(8, -1.0), c(16, 0.5), c(32, 0.9)])
+    best, ratio = select.narrowest_within_a_point([c(8, -1.0), c(16, 0.5), c(32, 0.9)])
     assert best["max_hidden"] == 32 and ratio == 1.0
-    assert bench.narrowest_within_a_point([]) == (None, None)
+    assert select.narrowest_within_a_point([]) == (None, None)
     results = {"datasets": {"a": {"info": {"width_curve": [c(8, 0.70), c(16, 0.795), c(32, 0.80)]}},
                             "b": {"info": {"width_curve": [c(8, 0.20), c(64, 0.30)]}},
                             "quick": {"info": {"width_curve": []}}}}
-    nw = bench.narrowest_widths(results)
+    nw = select.narrowest_widths(results)
     assert set(nw["per_dataset"]) == {"a", "b"}
     assert nw["per_dataset"]["a"]["max_hidden"] == 16 and abs(nw["per_dataset"]["a"]["val_points"] + 0.5) < 1e-9
     assert abs(nw["mean_ratio"] - (0.5 + 1.0) / 2) < 1e-12
-    from tinycil_host import bench_report
+    from tinycil_host.bench import report
     lines = []
-    bench_report._width_curves(lines.append, results, nw)
+    report._width_curves(lines.append, results, nw)
     table = [ln for ln in lines if ln.startswith("| a |") or ln.startswith("| b |")]
     assert table[0] == "| a | 70.0 | 79.5 | 80.0 | - | 16 (-0.5 points) | 0.50 |"
     assert table[1] == "| b | 20.0 | - | - | 30.0 | 64 (+0.0 points) | 1.00 |"
@@ -158,8 +159,8 @@ def _settings(*argv):
     """`tinycil bench` settings from these command-line arguments (plus --out)."""
     from argparse import ArgumentParser
     p = ArgumentParser()
-    bench.add_arguments(p)
-    return bench.settings_from(p.parse_args(["--out", "x"] + list(argv)))
+    cli.add_arguments(p)
+    return cli.settings_from(p.parse_args(["--out", "x"] + list(argv)))
 
 
 def test_width_curve_trains_the_fixed_network_at_each_narrower_width():
@@ -167,12 +168,12 @@ def test_width_curve_trains_the_fixed_network_at_each_narrower_width():
     from tinycil_host.progress import Bar
     st = _settings("--orders", "1", "--base-per-class", "40", "--new-per-class", "20")
     D = datasets.load("digits")
-    hyper, nf_out, nf = bench.learner_defaults(D, st)
+    hyper, nf_out, nf = learner_defaults(D, st)
     hyper = dict(hyper, max_hidden=32, epochs=5)
-    split = bench.Split(D, st["seed"], nf)
+    split = protocol.Split(D, st["seed"], nf)
     trial = {"fixed_val_acc": 0.5, "fixed_inference_flops": 1234.0}
     with Bar(10, enabled=False) as bar:
-        curve = bench.width_curve(split, st, hyper, nf_out, [trial], bar)
+        curve = select.width_curve(split, st, hyper, nf_out, [trial], bar)
     assert [c["max_hidden"] for c in curve] == [8, 16, 24, 32]
     # the narrower ones were run: FLOPs of a network that width, accuracy a real fraction
     for c in curve[:-1]:
@@ -180,7 +181,7 @@ def test_width_curve_trains_the_fixed_network_at_each_narrower_width():
         assert 0.0 < c["val_final_acc"] <= 1.0
     # the widest is select_target's fixed run, not run again
     assert (curve[-1]["val_final_acc"], curve[-1]["inference_flops"]) == (0.5, 1234.0)
-    assert bench.width_curve(split, st, hyper, nf_out, [], bar) == []
+    assert select.width_curve(split, st, hyper, nf_out, [], bar) == []
 
 
 def test_front_end_size_is_the_fixed_networks_best_on_validation(monkeypatch):
@@ -188,13 +189,13 @@ def test_front_end_size_is_the_fixed_networks_best_on_validation(monkeypatch):
     from tinycil_host.progress import Bar
     st = _settings("--orders", "1", "--base-per-class", "40", "--new-per-class", "20")
     D = datasets.load("digits")
-    hyper = dict(bench.learner_defaults(D, st)[0], epochs=5)
+    hyper = dict(learner_defaults(D, st)[0], epochs=5)
     # digits has no front-end: nothing to choose
     with Bar(10, enabled=False) as bar:
-        assert bench.select_features(D, st, hyper, [{"x": 1}], bar) == (None, [])
-        monkeypatch.setitem(bench.N_FEATURES, "digits", 32)   # a PCA front-end, as the larger data sets have
-        k, trials = bench.select_features(D, st, hyper, [{"x": 1}], bar, choices=(4, 16))
-        assert bench.select_features(D, st, hyper, [], bar) == (32, [])   # no selection asked
+        assert select.select_features(D, st, hyper, [{"x": 1}], bar) == (None, [])
+        monkeypatch.setitem(settings.N_FEATURES, "digits", 32)   # a PCA front-end, as the larger data sets have
+        k, trials = select.select_features(D, st, hyper, [{"x": 1}], bar, choices=(4, 16))
+        assert select.select_features(D, st, hyper, [], bar) == (32, [])   # no selection asked
     assert [t["n_features"] for t in trials] == [4, 16]
     for t in trials:   # each was run: a network on that many features, accuracy a real fraction
         assert t["inference_flops"] == 2 * t["max_hidden"] * (t["n_features"] + len(D.classes))
@@ -218,18 +219,19 @@ def test_growth_rule_search_covers_where_the_size_search_starts(monkeypatch):
         acc = 0.795 if h["min_hidden"] == 16 else 0.75
         return acc, 100.0 * h["min_hidden"] + h["grow_step"] + h["tolerance"], 0.7
 
-    monkeypatch.setattr(bench, "validation_run", fake_run)
-    monkeypatch.setattr(bench, "validation_orders", lambda split, st: [[0, 1]])
+    monkeypatch.setattr(select, "validation_run", fake_run)
+    monkeypatch.setattr(select, "validation_orders", lambda split, st: [[0, 1]])
     split = type("S", (), {"D": type("D", (), {"name": "x"})})()
     with Bar(100, enabled=False) as bar:
-        hyper, cands = bench.select_target(split, {}, {"max_hidden": 24}, None, [{"x": 1}], bar)
+        hyper, cands = select.select_target(split, {}, {"max_hidden": 24}, None, [{"x": 1}], bar)
     # 32 is not narrower than max_hidden 24: not tried
     assert {m for m, _, _ in seen} == {8, 16}
-    assert len(seen) == 2 * len(bench.GROW_STEPS) * len(bench.TOLERANCES) == len(cands)
-    assert (hyper["min_hidden"], hyper["grow_step"], hyper["tolerance"]) == (16, 8, min(bench.TOLERANCES))
+    assert len(seen) == 2 * len(settings.GROW_STEPS) * len(settings.TOLERANCES) == len(cands)
+    assert (hyper["min_hidden"], hyper["grow_step"], hyper["tolerance"]) == (16, 8, min(settings.TOLERANCES))
 
 
 def test_joint_rule_summary_compares_with_the_main_fixed_runs():
+    from tinycil_host.bench import runs
     def fixed(acc, flops):
         return {"runs": {"1.0": {"fixed": {"summary": {"final_acc": {"mean": acc}, "inference_flops": {"mean": flops}}}}}}
     results = {"datasets": {"a": fixed(0.80, 1000.0), "b": fixed(0.60, 2000.0)}}
@@ -237,7 +239,7 @@ def test_joint_rule_summary_compares_with_the_main_fixed_runs():
     per = {"a": {"rule": rule, "runs": [{"final_acc": 0.79, "inference_flops": 300.0, "hidden": [16]},
                                          {"final_acc": 0.77, "inference_flops": 500.0, "hidden": [24]}]},
            "b": {"rule": rule, "runs": [{"final_acc": 0.61, "inference_flops": 1000.0, "hidden": [32]}]}}
-    out = bench.joint_rule_summary(results, per, "1.0")
+    out = runs.joint_rule_summary(results, per, "1.0")
     assert abs(out["per_dataset"]["a"]["acc_diff_points"] + 2.0) < 1e-9
     assert abs(out["per_dataset"]["a"]["inference_flops_ratio"] - 0.4) < 1e-9
     assert abs(out["mean_acc_diff_points"] + 0.5) < 1e-9          # (-2 + 1) / 2
@@ -245,7 +247,7 @@ def test_joint_rule_summary_compares_with_the_main_fixed_runs():
     assert out["met"]
     # a failed order: that data set reports the error and there is no mean
     per["b"]["runs"].append({"error": "diverged"})
-    out = bench.joint_rule_summary(results, per, "1.0")
+    out = runs.joint_rule_summary(results, per, "1.0")
     assert out["per_dataset"]["b"]["error"] == "diverged" and "mean_acc_diff_points" not in out
 
 
@@ -254,15 +256,16 @@ def test_joint_rule_runs_run_ours_with_the_jointly_chosen_rule(monkeypatch):
     grow_step and tolerance, on the front-end size and budget the main run used, once per
     order, and compared with the main run's fixed."""
     from tinycil_host import datasets
+    from tinycil_host.bench import runs
     from tinycil_host.progress import Bar
     st = _settings("--orders", "2")
     D = datasets.load("digits")
-    hyper = dict(bench.learner_defaults(D, st)[0], tolerance=0.02)
+    hyper = dict(learner_defaults(D, st)[0], tolerance=0.02)
     fixed = {"summary": {"final_acc": {"mean": 0.8}, "inference_flops": {"mean": 1000.0}}}
     results = {"datasets": {"digits": {"info": {"hyper": hyper, "budgets": {"1.0": 977}, "frontend_features": None},
                                        "runs": {"1.0": {"fixed": fixed}}}}}
     rule = {"min_hidden": 16, "grow_step": 16, "tolerance": 1.0, "val_points": 0.0, "ratio": 0.5}
-    monkeypatch.setattr(bench, "joint_choice", lambda res: {"choice": {"digits": rule}})
+    monkeypatch.setattr(runs, "joint_choice", lambda res: {"choice": {"digits": rule}})
     seen = []
 
     def fake_prepare(base, split, st_, nf_out, variants):
@@ -270,12 +273,12 @@ def test_joint_rule_runs_run_ours_with_the_jointly_chosen_rule(monkeypatch):
         base.prepared = {"ours": None}
         return base
 
-    monkeypatch.setattr(bench, "prepare_bases", fake_prepare)
-    monkeypatch.setattr(bench.baselines, "LearnerMethod", lambda base, name: name)
-    monkeypatch.setattr(bench, "run_protocol", lambda m, base, X, y: {
+    monkeypatch.setattr(runs, "prepare_bases", fake_prepare)
+    monkeypatch.setattr(runs, "LearnerMethod", lambda base, name: name)
+    monkeypatch.setattr(runs, "run_protocol", lambda m, base, X, y: {
         "final_acc": 0.79, "inference_flops": 400.0, "hidden_steps": [[16]]})
     with Bar(10, enabled=False) as bar:
-        out = bench.joint_rule_runs(results, st, {"digits": D}, bar)
+        out = runs.joint_rule_runs(results, st, {"digits": D}, bar)
     assert len(seen) == 2 and seen[0][3] != seen[1][3]          # one run per class order
     h, nf_out, variants, _ = seen[0]
     assert (h["min_hidden"], h["grow_step"], h["tolerance"], h["memory_bytes"]) == (16, 16, 1.0, 977)

@@ -26,8 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-from tinycil_host import baselines, bench, datasets
+from tinycil_host import datasets
 from tinycil_host import reference as ref
+from tinycil_host.bench import budget, protocol, select, settings
+from tinycil_host.bench.methods import LearnerMethod
 
 HERE = Path(__file__).resolve().parent
 
@@ -74,28 +76,28 @@ class NoStallLearner(ref.Learner):
 
 
 def run_orders(split, st, orders, method, hyper, nf_out, undo=False):
-    """Mean final validation accuracy and inference FLOPs over the orders (bench.validation_run,
+    """Mean final validation accuracy and inference FLOPs over the orders (select.validation_run,
     with the undo (True) or no-stall ("no stall") learner swapped in when asked)."""
     accs, flops = [], []
     for order in orders:
-        base = bench.Base(split, order, st["memory_percent"], st, hyper)
-        bench.prepare_bases(base, split, st, nf_out, [method])
+        base = protocol.Base(split, order, st["memory_percent"], st, hyper)
+        protocol.prepare_bases(base, split, st, nf_out, [method])
         if undo:
             base.prepared[method].__class__ = NoStallLearner if undo == "no stall" else UndoLearner
-        r = bench.run_protocol(baselines.LearnerMethod(base, method), base, split.Xval, split.yval)
+        r = protocol.run_protocol(LearnerMethod(base, method), base, split.Xval, split.yval)
         accs.append(r["final_acc"])
         flops.append(r["inference_flops"])
     return float(np.mean(accs)), float(np.mean(flops))
 
 
 def widest_fitting(D, nf, hyper, st, n_layers):
-    mem = bench.budget_bytes(len(D.y_train), nf, st["memory_percent"])
-    for H in bench.WIDTHS:
+    mem = budget.budget_bytes(len(D.y_train), nf, st["memory_percent"])
+    for H in settings.WIDTHS:
         ram = ref.board_ram(D.n_features, nf, H, len(D.classes), n_layers, batch=dict(ref.HYPER)["batch"],
                             replay_noise=hyper["replay_noise"], memory_bytes=mem,
                             max_per_class=hyper["max_per_class"], embed_dim=dict(ref.HYPER)["embed_dim"],
                             max_samples=st["new_per_class"])
-        if ram["total"] <= bench.RAM_LIMIT:
+        if ram["total"] <= settings.RAM_LIMIT:
             return H
     return None
 
@@ -104,14 +106,14 @@ def one_dataset(name, results, st):
     info = results["datasets"][name]["info"]
     hyper = dict(info["hyper"])
     D = datasets.load(name)
-    _, nf_out, split = bench.as_run(D, st, info)
-    orders = bench.validation_orders(split, st)
+    _, nf_out, split = protocol.as_run(D, st, info)
+    orders = select.validation_orders(split, st)
     fixed_acc, fixed_flops = run_orders(split, st, orders, "fixed", hyper, nf_out)
     out = {"fixed": {"val_final_acc": fixed_acc, "inference_flops": fixed_flops, "max_hidden": hyper["max_hidden"]},
            "keep": info["target_selection"], "undo": [], "no_stall": []}
     for key, how in (("undo", True), ("no_stall", "no stall")):
-        for step in bench.GROW_STEPS:
-            for tol in bench.TOLERANCES:
+        for step in settings.GROW_STEPS:
+            for tol in settings.TOLERANCES:
                 # min_hidden stays the one the benchmark chose (its own search covers it)
                 t = {"min_hidden": hyper.get("min_hidden", 8), "grow_step": step, "tolerance": tol}
                 try:
@@ -132,9 +134,9 @@ def one_dataset(name, results, st):
 
 
 def choose(cands, fixed):
-    """bench.cheapest_within_a_point over the candidates that ran, as (ratio, points)."""
+    """select.cheapest_within_a_point over the candidates that ran, as (ratio, points)."""
     ok = [dict(t, fixed_val_acc=fixed["val_final_acc"]) for t in cands if t.get("val_final_acc", -1) >= 0]
-    best = bench.cheapest_within_a_point(ok, fixed["val_final_acc"])
+    best = select.cheapest_within_a_point(ok, fixed["val_final_acc"])
     return best["inference_flops"] / fixed["inference_flops"], 100 * (best["val_final_acc"] - fixed["val_final_acc"]), best
 
 
@@ -215,7 +217,7 @@ def main(argv=None):
     commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True,
                             cwd=HERE).stdout.strip()
     meta = {"commit": commit, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            "seconds": time.time() - t0, "orders": min(st["orders"], bench.SELECT_ORDERS)}
+            "seconds": time.time() - t0, "orders": min(st["orders"], settings.SELECT_ORDERS)}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "growth_variants.json").write_text(json.dumps({"meta": meta, "datasets": res}, indent=1))

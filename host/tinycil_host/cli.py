@@ -1,11 +1,14 @@
 """`tinycil` command line: thin; each subcommand lives in its own module.
 
 A command module defines `add_arguments(parser)` and `run(args) -> int`.
-Errors the user can fix are raised as `CliError` and printed as one line.
+Errors the user can fix are raised as an `errors.UserError` (library code raises its own
+subclass, command modules `CliError`) and printed as one line.
 """
 import argparse
 import importlib
 import sys
+
+from .errors import UserError
 
 # subcommand -> (module, one-line help)
 COMMANDS = {
@@ -17,13 +20,13 @@ COMMANDS = {
     "pull": ("tinycil_host.board_cli", "copy the board's learner back to the host"),
     "flash": ("tinycil_host.board_cli", "flash MicroPython firmware (with ulab) to a board"),
     "demo": ("tinycil_host.demo", "the main job: prepare, deploy to a virtual board, learn 8 classes"),
-    "bench": ("tinycil_host.bench", "the paper's protocol on the shared data sets, with baselines"),
+    "bench": ("tinycil_host.bench.cli", "the paper's protocol on the shared data sets, with baselines"),
     "bench-device": ("tinycil_host.bench_device", "seconds per learn_class and peak heap on MicroPython"),
 }
 
 
-class CliError(Exception):
-    """A problem the user can fix: printed as one line, exit status 2."""
+class CliError(UserError):
+    """A problem with a command's options or input: printed as one line, exit status 2."""
 
 
 def main(argv=None):
@@ -43,7 +46,7 @@ def main(argv=None):
         if hasattr(mod, "run_command"):
             return mod.run_command(args.command, args) or 0
         return mod.run(args) or 0
-    except CliError as e:
+    except UserError as e:  # CliError, PrepareError, BenchError
         print("tinycil %s: error: %s" % (args.command, e), file=sys.stderr)
         return 2
     except KeyboardInterrupt:

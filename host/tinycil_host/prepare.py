@@ -19,9 +19,14 @@ from pathlib import Path
 import numpy as np
 
 from . import datasets, frontend, store
-from .cli import CliError
+from .errors import UserError
 from .progress import Bar
 from .reference import BOARD_MAX_SAMPLES, HYPER, Learner, Net, Rng, balanced_accuracy, board_ram, distill_class
+
+
+class PrepareError(UserError):
+    """A data set, class list or learner option prepare cannot use."""
+
 
 DEFAULTS = dict(max_hidden=32, min_hidden=8, grow_step=8, max_classes=16, n_layers=1, memory_bytes=6400)
 
@@ -65,7 +70,7 @@ def run(args):
 def parse_classes(text):
     items = [t.strip() for t in str(text).split(",") if t.strip()]
     if not items:
-        raise CliError("--base-classes needs at least one class, e.g. 0,1")
+        raise PrepareError("--base-classes needs at least one class, e.g. 0,1")
     return items
 
 
@@ -77,11 +82,11 @@ def _resolve(tokens, classes, present):
         elif t in classes:
             i = classes.index(t)
         else:
-            raise CliError("unknown class %r (classes: %s)" % (t, ", ".join(classes)))
+            raise PrepareError("unknown class %r (classes: %s)" % (t, ", ".join(classes)))
         if not 0 <= i < len(classes) or i not in present:
-            raise CliError("class %r has no training samples in this data set" % (t,))
+            raise PrepareError("class %r has no training samples in this data set" % (t,))
         if i in idx:
-            raise CliError("class %r given twice" % (t,))
+            raise PrepareError("class %r given twice" % (t,))
         idx.append(i)
     return idx
 
@@ -107,20 +112,20 @@ def prepare_learner(dataset="digits", base_classes=(0, 1), out=None, *, max_hidd
 
     dataset: a name/path for datasets.load, or a datasets.Dataset. base_classes: indices or names.
     Returns (summary dict, reference Learner decoded from the int8 file).
-    Raises CliError for anything the user can fix.
+    Raises PrepareError for anything the user can fix.
     """
     t0 = time.time()
     try:
         ds = dataset if isinstance(dataset, datasets.Dataset) else datasets.load(dataset)
     except datasets.DatasetError as e:
-        raise CliError(str(e))
+        raise PrepareError(str(e))
     idx = _resolve(list(base_classes), list(ds.classes), set(np.unique(ds.y_train).tolist()))
     if len(idx) + 0 > max_classes:
-        raise CliError("%d base classes exceed --max-classes %d" % (len(idx), max_classes))
+        raise PrepareError("%d base classes exceed --max-classes %d" % (len(idx), max_classes))
     names = [str(ds.classes[i]) for i in idx]
     for nm in names:
         if not 1 <= len(nm.encode("utf-8")) <= 40:
-            raise CliError("class name %r must be 1..40 bytes" % nm)
+            raise PrepareError("class name %r must be 1..40 bytes" % nm)
     remap = {c: j for j, c in enumerate(idx)}
     tr = np.isin(ds.y_train, idx)
     X_all = ds.X_train[tr]
@@ -139,11 +144,11 @@ def prepare_learner(dataset="digits", base_classes=(0, 1), out=None, *, max_hidd
                       max_classes=max_classes, n_layers=n_layers, memory_bytes=memory_bytes, target=0.0,
                       seed=seed, input_offset=offset, input_scale=scale, frontend=front, **hyper)
     except (TypeError, ValueError) as e:
-        raise CliError(str(e))
+        raise PrepareError(str(e))
     hp = lrn.hp
     quota = lrn.replay.quota(len(idx))
     if quota < 1:
-        raise CliError("--memory-bytes %d holds %d samples of %d bytes: not one per base class"
+        raise PrepareError("--memory-bytes %d holds %d samples of %d bytes: not one per base class"
                        % (memory_bytes, lrn.replay.capacity, lrn.n_features + 4))
     F_tr, F_val = lrn.features(X_tr), lrn.features(X_val)
     counts = np.bincount(y_tr, minlength=len(idx))
@@ -168,7 +173,7 @@ def prepare_learner(dataset="digits", base_classes=(0, 1), out=None, *, max_hidd
         fixed_acc = balanced_accuracy(fixed.predict(F_val), y_val)
         target = max(0.0, fixed_acc - tolerance)
     if not 0.0 <= target <= 1.0:
-        raise CliError("--target must be an accuracy between 0 and 1")
+        raise PrepareError("--target must be an accuracy between 0 and 1")
     lrn.target = float(np.float32(target))
 
     # size search: start small, widen (function-preserving) and retrain until the target is met
@@ -180,7 +185,7 @@ def prepare_learner(dataset="digits", base_classes=(0, 1), out=None, *, max_hidd
         try:
             lrn.net.fit(F_tr, y_tr, w_tr, base_epochs, hp["lr"], hp["momentum"], lrn.rng, tick)
         except ArithmeticError as e:
-            raise CliError("base training failed: %s" % e)
+            raise PrepareError("base training failed: %s" % e)
         acc = balanced_accuracy(lrn.net.predict(F_val), y_val)
         search.append({"hidden": lrn.net.hidden[0], "val_accuracy": acc})
         if acc >= target or lrn.net.hidden[0] >= max_hidden:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import bench
+from .settings import FEATURE_CHOICES
 
 LABELS = {
     "ours": "ours (distilled + growth)", "fixed": "fixed (distilled, max width)",
@@ -201,7 +201,7 @@ def markdown(results, plots, out):
       "(`prepare`'s size search on its own split of the base classes' training rows), and kNN's "
       "k (1/3/5). max_hidden is not tuned: it is the widest of 64/48/32/24/16 whose buffers fit 96 KB "
       "(device/FORMAT.md section 8), the fixed network's width." % (
-          st["select"] or "none: board defaults", "/".join(str(k) for k in bench.FEATURE_CHOICES)))
+          st["select"] or "none: board defaults", "/".join(str(k) for k in FEATURE_CHOICES)))
     a("- **FLOPs**: 2 per multiply-add. Inference: the trainable network of the final model (the frozen front-end "
       "is listed separately and is the same for every method). Training: everything the board does over the "
       "run's `learn_class` calls: forward + backward + momentum updates of every fit (including refits after "

@@ -19,21 +19,20 @@ means an equal number of stored samples.
 FLOPs: 2 per multiply-add (METHOD.md); a distance costs 3 FLOPs per feature (difference,
 multiply, add).
 """
+import copy
+
 import numpy as np
 
-from .reference import mlp_flops, mlp_params  # noqa: F401 (re-exported for bench)
-from .reference import split_rows
-from .store import Samples, quantize_rows  # the one int8 rule (FORMAT.md), as the board computes it
+from ..reference import Learner, mlp_flops, mlp_params, sample_bytes, split_rows
+from ..reference import learner as reference_learner
+from ..store import Samples, quantize_rows  # the one int8 rule (FORMAT.md), as the board computes it
+from .settings import KNN_K, LEARNER_METHODS
 
 F32 = np.float32
 
 
 def dequantize(scale, q):
     return q.astype(F32) * scale[:, None]
-
-
-def sample_bytes(n_features):
-    return n_features + 4
 
 
 # ---- analytic FLOPs of the learner's work (FORMAT.md sections 4-7) -----------------
@@ -61,7 +60,7 @@ class Method:
     uses_memory = True
 
     def __init__(self, base):
-        self.base = base            # bench.Base: features(), class ids, budget, hyper
+        self.base = base            # protocol.Base: features(), class ids, budget, hyper
         self.train_flops = 0
         self.classes = []           # data-set class ids, in the order learned
 
@@ -132,8 +131,7 @@ class KNNMethod(StoredFeaturesMethod):
         return knn_predict(self._memory(), self.base.features(X), self.k)
 
     def predict_all(self, X):
-        """Predictions for every k of bench.KNN_K (k is chosen afterwards on validation data)."""
-        from .bench import KNN_K
+        """Predictions for every k of KNN_K (k is chosen afterwards on validation data)."""
         res = knn_predict_many(self._memory(), self.base.features(X), KNN_K)
         return {str(k): v for k, v in res.items()}
 
@@ -205,61 +203,43 @@ class NCMMethod(StoredFeaturesMethod):
 
 
 # ---- the reference learner (ours, fixed, herding, random exemplars) --------------------
-def _ref():
-    from . import reference
-    return reference
+class RandomExemplarLearner(Learner):
+    """The reference learner with its distillation step replaced by a random pick of k of the
+    class's training rows (drawn with the learner's own xorshift generator, as a board
+    would): random exemplars at exactly the bytes of the distilled set.
 
+    reference.Learner has no selection hook, so `_cycle` swaps the `distill_class` that
+    reference/learner.py calls for the duration of the call (single-threaded)."""
+    selection = "random"
 
-def _make_random_learner_class():
-    ref = _ref()
-
-    class RandomExemplarLearner(ref.Learner):
-        """The reference learner with its distillation step replaced by a random pick of k of the
-        class's training rows (drawn with the learner's own xorshift generator, as a board
-        would): random exemplars at exactly the bytes of the distilled set.
-
-        reference.Learner has no selection hook, so `_cycle` swaps the `distill_class` that
-        reference/learner.py calls for the duration of the call (single-threaded)."""
-        selection = "random"
-
-        @classmethod
-        def from_learner(cls, lrn, X_base, y_base):
-            """A copy of prepared learner `lrn` whose base-class replay samples are random rows
-            of the base classes' training data (y_base: 0..C-1 in lrn.classes order)."""
-            obj = cls.from_state(lrn.state())
-            quota = obj.replay.quota(len(obj.classes))
-            F = obj.features(X_base)
-            obj.replay.samples = Samples(np.zeros(0), np.zeros(0), np.zeros((0, obj.n_features)))
-            for c in range(len(obj.classes)):
-                T = F[np.asarray(y_base) == c]
-                idx = list(range(len(T)))
-                obj.rng.shuffle(idx)
-                obj.replay.add(c, T[idx[:min(quota, len(T))]])
-            return obj
-
-        def _cycle(self, *a, **kw):
-            saved = ref.learner.distill_class
-            ref.learner.distill_class = self._random_pick
-            try:
-                return super()._cycle(*a, **kw)
-            finally:
-                ref.learner.distill_class = saved
-
-        @staticmethod
-        def _random_pick(T, k, rng, hp, log=None):
+    @classmethod
+    def from_learner(cls, lrn, X_base, y_base):
+        """A copy of prepared learner `lrn` whose base-class replay samples are random rows
+        of the base classes' training data (y_base: 0..C-1 in lrn.classes order)."""
+        obj = cls.from_state(lrn.state())
+        quota = obj.replay.quota(len(obj.classes))
+        F = obj.features(X_base)
+        obj.replay.samples = Samples(np.zeros(0), np.zeros(0), np.zeros((0, obj.n_features)))
+        for c in range(len(obj.classes)):
+            T = F[np.asarray(y_base) == c]
             idx = list(range(len(T)))
-            rng.shuffle(idx)
-            return np.asarray(T, dtype=F32)[idx[:k]].copy(), 0.0, 0.0
+            obj.rng.shuffle(idx)
+            obj.replay.add(c, T[idx[:min(quota, len(T))]])
+        return obj
 
-    return RandomExemplarLearner
+    def _cycle(self, *a, **kw):
+        saved = reference_learner.distill_class
+        reference_learner.distill_class = self._random_pick
+        try:
+            return super()._cycle(*a, **kw)
+        finally:
+            reference_learner.distill_class = saved
 
-
-def __getattr__(name):  # lazy: the subclass needs the reference module
-    if name == "RandomExemplarLearner":
-        cls = _make_random_learner_class()
-        globals()["RandomExemplarLearner"] = cls
-        return cls
-    raise AttributeError(name)
+    @staticmethod
+    def _random_pick(T, k, rng, hp, log=None):
+        idx = list(range(len(T)))
+        rng.shuffle(idx)
+        return np.asarray(T, dtype=F32)[idx[:k]].copy(), 0.0, 0.0
 
 
 class _Counting:
@@ -295,7 +275,6 @@ class LearnerMethod(Method, _Counting):
         self.reports = []
 
     def start(self):
-        import copy
         self.l = copy.deepcopy(self.base.prepared[self.variant])
         self.classes = list(self.base.base_classes)
         self._install(self.l.net)
@@ -337,7 +316,6 @@ class NaiveMethod(Method, _Counting):
         self.hyper = hyper
 
     def start(self):
-        import copy
         self.l = copy.deepcopy(self.base.prepared["fixed"])
         self.classes = list(self.base.base_classes)
         self.rows = []   # (features, class index) kept by joint training
@@ -370,7 +348,6 @@ class NaiveMethod(Method, _Counting):
     def _fit(self, X, y, w):
         # the board's rule (FORMAT.md 7): a divergence is retried once, from the weights
         # before the fit, at half the learning rate, which is kept
-        import copy
         l = self.l
         hp = l.hp
         keep = copy.deepcopy((l.net.W, l.net.b, l.rng.state))
@@ -395,3 +372,18 @@ class JointMethod(NaiveMethod):
     real training row seen so far (float32 features), class-balanced, same epochs."""
     name = "joint"
     keep_all = True
+
+
+def make_method(name, base, hyper):
+    """The method called `name` (settings.METHODS) on this base."""
+    if name in LEARNER_METHODS:
+        return LearnerMethod(base, name)
+    if name == "knn":
+        return KNNMethod(base)
+    if name == "ncm":
+        return NCMMethod(base)
+    if name == "naive":
+        return NaiveMethod(base, hyper)
+    if name == "joint":
+        return JointMethod(base, hyper)
+    raise ValueError(name)

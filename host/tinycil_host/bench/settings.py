@@ -1,0 +1,44 @@
+"""The benchmark's fixed choices: data sets, methods, the grids chosen on validation, a board's limits.
+
+The bottom of the bench package: the other modules read their constants here, and this one
+imports none of them.
+"""
+from ..errors import UserError
+
+
+class BenchError(UserError):
+    """A benchmark option or data set the benchmark cannot use."""
+
+
+ALL_DATASETS = ("mnist", "har_raw", "speech_commands_v2_12cls", "fsdd_logmel", "cifar10_jpg_subset", "digits")
+LEARNER_METHODS = ("ours", "fixed", "random", "herding")
+METHODS = LEARNER_METHODS + ("knn", "ncm", "naive", "joint")
+SWEEP = (0.5, 1.0, 2.0)
+SWEEP_METHODS = ("ours", "fixed", "random", "herding", "knn")
+KNN_K = (1, 3, 5)
+SELECTABLE = ("lr", "epochs", "distill_lr", "replay_noise")
+TOLERANCES = (0.02, 0.05, 0.1, 0.2, 0.4, 1.0)   # growth target = fixed base val. accuracy - tolerance
+GROW_STEPS = (8, 16)   # widening per growth step, chosen with the tolerance
+MIN_HIDDENS = (8, 16, 32)   # where prepare's size search starts (the narrowest base), chosen with them
+SELECT_ORDERS = 3   # class orders averaged when the growth target is chosen on validation
+RAM_LIMIT = 96 * 1024
+WIDTHS = (64, 48, 32, 24, 16)   # max_hidden candidates, widest first
+CURVE_WIDTHS = (8, 16, 24, 32, 48)   # fixed widths tried on validation below max_hidden (width_curve)
+FLASH_LIMIT = 256 * 1024
+N_BASE = 2
+VAL_FRACTION = 0.2
+# front-end output size per data set before select_features (None: the raw inputs are small
+# enough to train on)
+N_FEATURES = {"digits": None, "mnist": 32, "har_raw": 32, "speech_commands_v2_12cls": 32,
+              "fsdd_logmel": 32, "cifar10_jpg_subset": 32}
+FEATURE_CHOICES = (8, 16, 24, 32)   # front-end output sizes tried on validation (select_features)
+NOT_AVAILABLE = {"core50": "CORe50 (128x128 video frames of 50 objects, several GB) is not available offline "
+                           "(see ../shared/data/README.md, 'Not obtained'); it is not benchmarked."}
+
+# learner options per variant (on top of the shared hyperparameters)
+VARIANTS = {
+    "ours": {},
+    "fixed": {"fixed": True},
+    "herding": {"fixed": True, "distill_iters": 0},
+    "random": {"fixed": True, "exemplars": "random"},
+}
