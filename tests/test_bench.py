@@ -76,9 +76,9 @@ def test_quantize_rows_follows_the_one_rule():
     X = np.array([[0.0, 0.0], [1.0, -0.5], [127.0, 63.5]], np.float32)
     scale, q = methods.quantize_rows(X)
     assert scale[0] == 1.0 and q[0].tolist() == [0, 0]
-    # floor(x/s + 0.5) with s = f32(1/127) just below 1/127: -0.5/s is -63.5000002, so -64,
-    # exactly as the board computes it (the same function writes the learner file)
-    assert q[1].tolist() == [127, -64] and q[2].tolist() == [127, 64]
+    # the quotient is rounded to float32 first: -0.5/s with s = f32(1/127) is -63.5 exactly,
+    # a half, rounded up to -63, as the board computes it (the same function writes the file)
+    assert q[1].tolist() == [127, -63] and q[2].tolist() == [127, 64]
     assert np.allclose(methods.dequantize(scale, q)[2], [127, 64])
 
 
@@ -177,7 +177,9 @@ def test_width_curve_trains_the_fixed_network_at_each_narrower_width():
     assert [c["max_hidden"] for c in curve] == [8, 16, 24, 32]
     # the narrower ones were run: FLOPs of a network that width, accuracy a real fraction
     for c in curve[:-1]:
-        assert c["inference_flops"] == 2 * c["max_hidden"] * (D.n_features + len(D.classes))
+        # the dense layers and the nearest-mean head (FORMAT.md 4)
+        assert c["inference_flops"] == 2 * c["max_hidden"] * (D.n_features + len(D.classes)) + \
+            2 * D.n_features * len(D.classes)
         assert 0.0 < c["val_final_acc"] <= 1.0
     # the widest is select_target's fixed run, not run again
     assert (curve[-1]["val_final_acc"], curve[-1]["inference_flops"]) == (0.5, 1234.0)
@@ -198,7 +200,8 @@ def test_front_end_size_is_the_fixed_networks_best_on_validation(monkeypatch):
         assert select.select_features(D, st, hyper, [], bar) == (32, [])   # no selection asked
     assert [t["n_features"] for t in trials] == [4, 16]
     for t in trials:   # each was run: a network on that many features, accuracy a real fraction
-        assert t["inference_flops"] == 2 * t["max_hidden"] * (t["n_features"] + len(D.classes))
+        assert t["inference_flops"] == 2 * t["max_hidden"] * (t["n_features"] + len(D.classes)) + \
+            2 * t["n_features"] * len(D.classes)  # and the nearest-mean head
         assert 0.0 < t["val_final_acc"] <= 1.0
     best = max(trials, key=lambda t: t["val_final_acc"])
     assert k == best["n_features"] and best["chosen"]

@@ -38,8 +38,9 @@ def _learner(path, shapes, seed):
     layers = [FrontLayer(rng.integers(-127, 128, (o, i)), rng.uniform(0.001, 0.02, o), rng.normal(0, 0.1, o), r)
               for (o, i, r) in shapes]
     n_in = shapes[0][1]
+    # lr 0.01: this random front-end's features are tens wide, too wide for the default 0.3
     l = ref.Learner(n_in, frontend=layers, max_hidden=16, min_hidden=8, memory_bytes=1200, seed=1,
-                    epochs=3, distill_iters=3, max_classes=6)
+                    epochs=3, distill_iters=3, max_classes=6, lr=0.01)
     for c in range(2):
         X = rng.normal(c, 1.0, (15, n_in)).astype(np.float32)
         l.learn_class("base%d" % c, X)

@@ -47,7 +47,8 @@ def test_prepare_digits_end_to_end(tmp_path, digits, capsys):
     assert st["classes"] == ["0", "1", "2"] and st["target"] == pytest.approx(s["target"])
     assert st["hyper"]["replay_noise"] == 0.5   # a board hyper-parameter, stored for learn_class
     assert len((out / "learner.bin").read_bytes()) == s["file_bytes_int8"]
-    assert st["replay"].q.shape[0] == sum(s["replay"]["samples_per_class"]) == 30
+    # a class's quota of 10 rows: its mean and 9 distilled samples
+    assert st["replay"].q.shape[0] + len(st["means"].q) == sum(s["replay"]["samples_per_class"]) == 30
     # the board takes pixels as load_digits gives them (0..16), scaled by the file's SCAL chunk
     assert st["offset"].max() > 1 and np.all(st["scale"] > 0)
     m = np.isin(digits.y_test, [0, 1, 2])
@@ -71,7 +72,7 @@ def test_frontend_for_wide_inputs_runs_on_the_board(tmp_path, digits, wide_digit
     s, lrn = prepare_learner(str(wide_digits), ["3", "4"], out=tmp_path / "l", features=16, base_epochs=10,
                              target=0.9, memory_bytes=800)
     assert s["frontend"]["features"] == 16 and lrn.n_features == 16
-    assert s["flops_per_inference"] == 2 * 256 * 16 + 2 * (16 * s["hidden"][0] + s["hidden"][0] * 2)
+    assert s["flops_per_inference"] == 2 * 256 * 16 + 2 * (16 * s["hidden"][0] + s["hidden"][0] * 2) + 2 * 16 * 2
     assert s["test_accuracy_int8"] > 0.9
     st = store.decode((tmp_path / "l" / "learner.bin").read_bytes())
     assert len(st["frontend"]) == 1 and st["frontend"][0].q.dtype == np.int8

@@ -126,38 +126,40 @@ def test_quantization_error_is_bounded():
 
 
 def test_replay_budget_policy():
-    rp = Replay(n_features=6, budget_bytes=100, max_per_class=4)  # 10 bytes a sample: 10 fit
+    rp = Replay(n_features=6, budget_bytes=100, max_per_class=4)  # 10 bytes a row: 10 fit
     assert rp.capacity == 10 and rp.quota(1) == 4 and rp.quota(3) == 3 and rp.quota(11) == 0
     for c in range(2):
-        rp.add(c, np.arange(24, dtype=np.float32).reshape(4, 6) + 100 * c)
-    first = rp.values()[[0, 4]]
-    rp.shrink_to(rp.quota(3))
-    assert rp.n == 6 and [rp.count(c) for c in range(2)] == [3, 3]
-    assert np.array_equal(rp.values()[[0, 3]], first)  # prefixes kept, in order
+        rp.set_mean(c, np.full(6, 50.0 * c, np.float32), 4)
+        rp.add(c, np.arange(18, dtype=np.float32).reshape(3, 6) + 100 * c)  # quota 4: the mean and 3
+    first = rp.values()[[0, 3]]
+    rp.shrink_to(rp.quota(3))   # 3 rows each: the mean and 2 samples
+    assert rp.n == 4 and [rp.count(c) for c in range(2)] == [3, 3]
+    assert np.array_equal(rp.values()[[0, 2]], first)  # prefixes kept, in order
     assert rp.bytes_used() == 60
     with pytest.raises(ValueError):
-        rp.add(2, np.zeros((5, 6), np.float32))
+        rp.add(2, np.zeros((7, 6), np.float32))
 
 
 def test_held_out_rows_fill_the_quota():
-    # FORMAT.md 7.7, the same scenario as the device's test_learner: 240 bytes = 20 samples
+    # FORMAT.md 7.7, the same scenario as the device's test_learner: 240 bytes = 20 rows
     rng = np.random.default_rng(3)
     lrn = Learner(8, max_hidden=8, min_hidden=2, grow_step=2, memory_bytes=240, epochs=10, distill_iters=10)
     X = rng.uniform(0, 0.2, (10, 8)).astype(np.float32) + np.float32(1.0)
     rep = lrn.learn_class("a", X, verbose=False)
-    assert (rep["synthetic_samples"], rep["held_out_kept"]) == (8, 2)
+    assert (rep["synthetic_samples"], rep["held_out_kept"]) == (8, 1)
     assert lrn.info()["samples_per_class"] == [10]
-    np.testing.assert_allclose(lrn.replay.values()[8:10], X[[4, 9]], atol=0.01)
+    np.testing.assert_allclose(lrn.replay.values()[8], X[4], atol=0.01)
     rep = lrn.learn_class("b", rng.uniform(0, 0.2, (12, 8)).astype(np.float32), verbose=False)
-    assert (rep["synthetic_samples"], rep["held_out_kept"]) == (10, 0)
+    assert (rep["synthetic_samples"], rep["held_out_kept"]) == (9, 0)
     rep = lrn.learn_class("c", rng.uniform(-1, -0.8, (5, 8)).astype(np.float32), verbose=False)
     assert (rep["synthetic_samples"], rep["held_out_kept"]) == (5, 0)
-    assert lrn.info()["samples_per_class"] == [6, 6, 5]
+    assert lrn.info()["samples_per_class"] == [6, 6, 6]
 
 
 def test_learn_class_grows_to_meet_its_target_and_predicts(digits):
+    # without the nearest-mean head, whose class means alone separate three digits
     lrn = Learner(64, max_hidden=9, min_hidden=1, grow_step=4, input_offset=8.0, input_scale=0.125,
-                  target=1.0, distill_iters=10, epochs=20)
+                  target=1.0, distill_iters=10, epochs=20, ncm_weight=0.0)
     reps = [lrn.learn_class(str(c), digits.X_train[digits.y_train == c][:30]) for c in range(3)]
     assert any(r["grew"] for r in reps)  # one hidden unit cannot separate three digits perfectly
     for r in reps:  # grows only while the check misses the target and widening pays, never past max_hidden
@@ -180,7 +182,7 @@ def test_growth_stops_when_a_widening_does_not_raise_the_check(digits, monkeypat
     lrn = Learner(64, max_hidden=8, min_hidden=2, grow_step=2, input_offset=8.0, input_scale=0.125,
                   target=0.99, distill_iters=2, epochs=2)
     seq = iter(checks)
-    monkeypatch.setattr(lrn, "_accuracy", lambda rows: next(seq))
+    monkeypatch.setattr(lrn, "check", lambda rows: next(seq))
     r = lrn.learn_class("0", digits.X_train[digits.y_train == 0][:20])
     assert r["hidden"] == hidden and r["growth_stalled"] is stalled and r["accuracy"] == checks[-1]
 
@@ -198,7 +200,8 @@ def test_divergence_retries_once_at_half_the_learning_rate(digits, monkeypatch):
         return fit(*a, **k)
     monkeypatch.setattr(lrn.net, "fit", once)
     r = lrn.learn_class("0", X)
-    assert r["lr_halved"] and calls[:2] == [0.05, 0.025] and lrn.hp["lr"] == 0.025 and lrn.classes == ["0"]
+    lr = float(np.float32(0.05))  # hyperparameters are float32 values, as the file stores them
+    assert r["lr_halved"] and calls[:2] == [lr, lr / 2] and lrn.hp["lr"] == lr / 2 and lrn.classes == ["0"]
     before = lrn.to_bytes()
 
     def always(*a, **k):
@@ -206,7 +209,7 @@ def test_divergence_retries_once_at_half_the_learning_rate(digits, monkeypatch):
     monkeypatch.setattr(lrn.net, "fit", always)
     with pytest.raises(ValueError, match="diverged"):
         lrn.learn_class("1", digits.X_train[digits.y_train == 1][:20])
-    assert lrn.to_bytes() == before and lrn.hp["lr"] == 0.025  # as before the failed call
+    assert lrn.to_bytes() == before and lrn.hp["lr"] == lr / 2  # as before the failed call
 
 
 def test_failed_learn_class_leaves_the_learner_intact(digits):
@@ -244,8 +247,9 @@ def test_replay_noise_rows_and_amplitude():
     assert noise.replay_repeats([10, 10, 10], 40, 0.5) == 4 and noise.replay_repeats([15, 2], 40, 0.5) == 2
     assert noise.replay_repeats([60, 60], 40, 0.5) == 1 and noise.replay_repeats([1, 1], 40, 0.0) == 1
     # rows of +-1 around any centre: every feature's variance is 1, so a = factor * sqrt(3)
+    from tinycil_host.reference.learner import mean_and_var
     T = np.array([[3.0, -1.0], [5.0, 1.0]] * 4, dtype=np.float32)
-    assert abs(noise.noise_amplitude(T, 0.5) - 0.5 * np.sqrt(3.0)) < 1e-6
+    assert abs(noise.noise_amplitude(mean_and_var(T)[1], 0.5) - 0.5 * np.sqrt(3.0)) < 1e-6
     # only rows below n_noisy change, each by a * a window of the table, one draw per noisy row
     rng, twin = Rng(4), Rng(4)
     table = noise.noise_table(3, rng)
@@ -274,3 +278,27 @@ def test_replay_noise_changes_training_and_off_is_the_old_learner(digits):
     assert all(np.array_equal(u, v) for u, v in zip(a.net.W, b.net.W))
     assert not all(np.array_equal(u, v) for u, v in zip(a.net.W, c.net.W))
     assert a.rng.state != c.rng.state   # the noise draws from the learner's generator
+
+
+def test_the_nearest_mean_head_adds_the_class_means_logits(digits):
+    """FORMAT.md 4: logits += beta (2 mu_c . x - |mu_c|^2), beta = ncm_weight / (2 ncm_var), the
+    means stored int8 (one row of each class's quota) and ncm_var the mean of the classes' variances."""
+    from tinycil_host.reference.learner import mean_and_var
+    X = {c: (digits.X_train[digits.y_train == c][:25] - 8.0) / 8.0 for c in range(3)}
+    on = Learner(64, epochs=3, distill_iters=5, ncm_weight=0.5)
+    off = Learner(64, epochs=3, distill_iters=5, ncm_weight=0.0)
+    for c in range(3):
+        on.learn_class(str(c), X[c])
+        off.learn_class(str(c), X[c])
+    train = [i for i in range(25) if i % 5 != 4]
+    var = np.mean([mean_and_var(store.dequantize_rows(*store.quantize_rows(on.features(X[c][train]))))[1]
+                   for c in range(3)])  # the call's rows as the learner holds them: int8
+    assert abs(on.ncm_var - var) < 1e-6 * var
+    beta = np.float32(0.5) / (2 * on.ncm_var)
+    mu = on.replay.mean_values()
+    F = digits.X_test[:20].astype(np.float32) / 8.0 - 1.0
+    head = 2 * beta * F @ mu.T - beta * (mu.astype(np.float64) ** 2).sum(1)
+    net_only = Learner.from_state(on.state())
+    net_only.net.ncm = None
+    np.testing.assert_allclose(on.net.forward(F) - net_only.net.forward(F), head, rtol=1e-4, atol=1e-3)
+    assert off.net.ncm is None and on.info()["flops_per_inference"] == off.info()["flops_per_inference"] + 2 * 64 * 3

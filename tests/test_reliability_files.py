@@ -93,9 +93,9 @@ def _cases(tmp, binf):
         d[i] = rng.randrange(256)
     cases.append(("garbage_block", bytes(d), ["checksum", "chunk", "truncated"]))
     d = bytearray(binf)
-    d[4] = 3
-    cases.append(("version3", bytes(d), ["version 3"]))
-    cases.append(("version3_crcfixed", harness.crc_fix(d), ["version 3"]))
+    d[4] = 4
+    cases.append(("version4", bytes(d), ["version 4"]))
+    cases.append(("version4_crcfixed", harness.crc_fix(d), ["version 4"]))
     d = bytearray(binf)
     d[5] = 7
     cases.append(("kind7", harness.crc_fix(d), ["kind 7"]))

@@ -30,11 +30,12 @@ MAX_LEAK_PER_STEP = 200  # bytes of heap per class beyond its label (measured ~8
 def file_size(hidden, n_classes, n_replay, names_bytes, n_inputs=64, nf=64):
     """learner.bin size by FORMAT.md section 2 (f32 weights, one hidden layer, no front-end)."""
     size = 8 + 12
-    size += 8 + struct.calcsize("<HHHHHHHHIfI") + 8 + struct.calcsize("<ffHHHHffHHHf")
+    size += 8 + struct.calcsize("<HHHHHHHHIfIHf") + 8 + struct.calcsize("<ffHHHHffHHHff")
     size += 8 + 2 + n_classes + names_bytes
     size += 8 + 8 * n_inputs
     for n_out, n_in in ((hidden, nf), (n_classes, hidden)):
         size += 8 + 6 + 4 * n_out * n_in + 4 * n_out
+    size += 8 + 4 + n_classes * (8 + nf)   # MEAN: one mean per class
     size += 8 + 4 + n_replay * (6 + nf)
     return size
 
@@ -74,9 +75,9 @@ def test_files_stay_within_budget(curve):
         names += len("k%d" % (k - 1))
         assert budget == MEMORY and used <= MEMORY
         assert tmp == 0, "learner.tmp left after step %d" % k
-        n_replay = used // (64 + 4)
+        n_replay = used // (64 + 4) - k   # the budget's rows are the means and the replay samples
         assert binb == file_size(hidden, k, n_replay, names), "step %d: learner.bin is %d bytes" % (k, binb)
-        cap = file_size(MAXH, MAXC, MEMORY // 68, 40 * MAXC)
+        cap = file_size(MAXH, MAXC, MEMORY // 68 - MAXC, 40 * MAXC)
         assert binb <= cap and bakb <= cap
 
 

@@ -25,18 +25,18 @@ def _reseal(body):
 
 def test_layout_follows_the_spec(learner):
     data = learner.to_bytes()
-    assert data[:8] == b"TCIL\x02\x01\x00\x00"
+    assert data[:8] == b"TCIL\x03\x01\x00\x00"
     tags = []
     pos = 8
     while data[pos:pos + 4] != b"END ":
         tags.append(data[pos:pos + 4])
         pos += 8 + struct.unpack_from("<I", data, pos + 4)[0]
-    assert tags == [b"HEAD", b"HYPR", b"CLAS", b"SCAL", b"DENS", b"DENS", b"RPLY"]
+    assert tags == [b"HEAD", b"HYPR", b"CLAS", b"SCAL", b"DENS", b"DENS", b"MEAN", b"RPLY"]
     assert struct.unpack_from("<I", data, pos + 8)[0] == zlib.crc32(data[:pos])
     assert len(data) == pos + 12
-    head = struct.unpack("<HHHHHHHHIfI", data[16:16 + 28])
+    head = struct.unpack("<HHHHHHHHIfIHf", data[16:16 + 34])
     assert head[:7] == (64, 64, 32, 8, 8, 16, 1) and head[7] == learner.net.hidden[0]
-    assert head[10] == learner.rng.state
+    assert head[10] == learner.rng.state and head[12] == np.float32(learner.ncm_var) and learner.ncm_var > 0
 
 
 def test_encode_decode_encode_is_byte_identical(learner):
@@ -60,13 +60,13 @@ def test_int8_weights_stay_within_half_a_step(learner):
 @pytest.mark.parametrize("damage,message", [
     (lambda d: b"", "empty file"),
     (lambda d: b"XXXX" + d[4:], "bad magic"),
-    (lambda d: d[:4] + b"\x03" + d[5:], "version 3"),
+    (lambda d: d[:4] + b"\x04" + d[5:], "version 4"),
     (lambda d: d[:5] + b"\x02" + d[6:], "kind 2"),
     (lambda d: d[:-20], "truncated"),
     (lambda d: d[:40] + bytes([d[40] ^ 1]) + d[41:], "checksum"),
     (lambda d: d + b"x", "trailing"),
     (lambda d: _reseal(d[:-12] + b"JUNK" + struct.pack("<I", 0)), "unknown chunk"),
-    (lambda d: _reseal(d[:-12] + d[8:8 + 36]), "exactly one HEAD"),
+    (lambda d: _reseal(d[:-12] + d[8:8 + 42]), "exactly one HEAD"),
 ])
 def test_damaged_files_are_refused_with_a_reason(learner, damage, message):
     data = damage(learner.to_bytes())
@@ -95,36 +95,61 @@ def test_save_is_atomic_and_load_falls_back_to_the_backup(learner, tmp_path, cap
         store.load(folder)
 
 
-def _as_version_1(data):
-    """The same learner as a version 1 image: HYPR without replay_noise, CRC recomputed."""
-    d = bytearray(data[:-12])
-    d[4] = 1
+def _chunk_at(d, tag):
     pos = 8
-    while d[pos:pos + 4] != b"HYPR":
+    while d[pos:pos + 4] != tag:
         pos += 8 + struct.unpack_from("<I", d, pos + 4)[0]
-    n = struct.unpack_from("<I", d, pos + 4)[0]
-    d[pos + 4:pos + 8] = struct.pack("<I", n - 4)
-    del d[pos + 8 + n - 4:pos + 8 + n]
+    return pos, struct.unpack_from("<I", d, pos + 4)[0]
+
+
+def _drop_tail(d, tag, n_bytes):
+    """Cut the last n_bytes of chunk `tag`'s payload (fields a newer version added)."""
+    pos, n = _chunk_at(d, tag)
+    d[pos + 4:pos + 8] = struct.pack("<I", n - n_bytes)
+    del d[pos + 8 + n - n_bytes:pos + 8 + n]
+
+
+def _as_version(data, version):
+    """The same learner as an older image: version 2 lacks HEAD's flags and ncm_var, HYPR's
+    ncm_weight and the MEAN chunk; version 1 also HYPR's replay_noise. CRC recomputed."""
+    d = bytearray(data[:-12])
+    d[4] = version
+    _drop_tail(d, b"HEAD", 6)
+    _drop_tail(d, b"HYPR", 4 if version == 2 else 8)
+    pos, n = _chunk_at(d, b"MEAN")
+    del d[pos:pos + 8 + n]
     return bytes(d) + b"END " + struct.pack("<II", 4, zlib.crc32(bytes(d)))
 
 
-def test_version_1_files_load_with_replay_noise_off(learner, tmp_path):
-    v2 = learner.to_bytes()
-    v1 = _as_version_1(v2)
-    st = store.decode(v1)
-    assert st["hyper"]["replay_noise"] == 0.0
-    want = store.decode(v2)
-    want["hyper"]["replay_noise"] = 0.0
-    assert store.encode(st) == store.encode(want)   # written back as version 2, noise off
-    # the board reads it too
+@pytest.mark.parametrize("version", [1, 2])
+def test_older_files_load_with_the_new_fields_off(learner, version):
+    v3 = learner.to_bytes()
+    old = _as_version(v3, version)
+    st = store.decode(old)
+    assert st["hyper"]["ncm_weight"] == 0.0 and st["ncm_var"] == 0.0 and st["flags"] == 0
+    if version == 1:
+        assert st["hyper"]["replay_noise"] == 0.0
+    want = store.decode(v3)
+    assert st["hyper"]["lr"] == want["hyper"]["lr"] and st["classes"] == want["classes"]
+    # the class means of an older file are its replay samples' means, one count per sample
+    for c in range(len(st["classes"])):
+        rows = st["replay"].values()[st["replay"].cls == c]
+        assert st["counts"][c] == len(rows)
+        np.testing.assert_allclose(st["means"].values()[c], rows.mean(axis=0), atol=float(rows.max()) / 100)
+    assert store.decode(store.encode(st))["means"].q.tolist() == st["means"].q.tolist()  # saved as version 3
+    # the board reads it to the same bytes
     import sys
     from pathlib import Path
     dev = str(Path(__file__).resolve().parents[1] / "device")
     sys.path.insert(0, dev)
     try:
         from tinycil import store as dstore
-        dst = dstore.decode(v1)
-        assert dst["hypr"][-1] == 0.0 and dst["hypr"][:-1] == dstore.decode(v2)["hypr"][:-1]
+        dst = dstore.decode(old)
+        assert dst["hypr"][-1] == 0.0 and dst["head"][11:] == (0, 0.0)
+        nf, n, p = dst["means"]
+        assert (nf, n) == (st["n_features"], len(st["classes"]))
+        assert bytes(p[4:]) == b"".join(struct.pack("<If", int(st["counts"][c]), float(st["means"].scale[c]))
+                                        + st["means"].q[c].tobytes() for c in range(n))
     finally:
         sys.path.remove(dev)
         for name in [m for m in sys.modules if m == "tinycil" or m.startswith("tinycil.")]:

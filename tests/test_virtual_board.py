@@ -6,7 +6,7 @@ import sys
 import uuid
 from pathlib import Path
 
-from tinycil_host import DEVICE_DIR, REPO
+from tinycil_host import DEVICE_DIR, REPO, limits
 from tinycil_host.board import Board
 
 MPREMOTE = [sys.executable, "-m", "mpremote"]
@@ -42,7 +42,7 @@ def test_mpremote_command_and_mip_install_local_package_json(virtual_board):
     assert installed == sorted(p.name for p in (DEVICE_DIR / "tinycil").glob("*.py"))
     r = subprocess.run(MPREMOTE + ["connect", port, "resume", "exec", "import tinycil; print(tinycil.__version__)"],
                        capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0 and r.stdout.strip() == "0.3.0", r.stdout + r.stderr
+    assert r.returncode == 0 and r.stdout.strip() == limits.VERSION, r.stdout + r.stderr
 
 
 def test_package_json_lists_every_device_file():

@@ -6,10 +6,9 @@
     l.predict(x)
 """
 from . import store
-from .learner import DEFAULT_PATH, HYPER, MAX_SAMPLES, Learner
+from .learner import Learner
+from .limits import DEFAULT_PATH, HYPER, MAX_SAMPLES, VERSION as __version__
 from .store import FormatError
-
-__version__ = "0.3.0"
 
 
 def new(n_inputs, *, path=DEFAULT_PATH, overwrite=False, **options):
@@ -43,7 +42,7 @@ def load(path=DEFAULT_PATH, *, backend=None, verbose=True, preallocate=True, fro
 def from_state(st, path=None, backend=None, preallocate=True, max_samples=MAX_SAMPLES):
     head = st["head"]
     (n_inputs, n_features, max_hidden, min_hidden, grow_step, max_classes, n_layers, _width,
-     memory_bytes, target, rng_state) = head
+     memory_bytes, target, rng_state, _flags, _ncm_var) = head
     hyper = {}
     for (k, _), v in zip(HYPER, st["hypr"]):
         hyper[k] = v

@@ -1,10 +1,16 @@
-# Pure-MicroPython array kernels: the fallback when ulab is not compiled in.
-# A matrix is a list of row arrays (array('f'), float32 storage) with a fixed
-# capacity (rows x cols): small blocks fit into a fragmented heap where one large
-# block would not. Kernels work on the top-left active block, so nothing is
-# reallocated when the network grows. _ulab.py implements the same functions.
+# Pure-MicroPython array kernels: the fallback when ulab is not compiled in. The contract
+# every backend follows is stubs/tinycil/_backend.pyi; _ulab.py implements the same.
+# A matrix is a list of row arrays (array('f'), float32 storage) with a fixed capacity
+# (rows x cols): small blocks fit into a fragmented heap where one large block would not.
+# Kernels work on the top-left active block, so nothing is reallocated as the network grows.
+# An int8 matrix (the row pool, a random embedding) is one flat array('b'), row-major.
 from array import array
 from math import exp, log
+
+try:
+    from ._viper import dot_i8  # machine-code int8 dot products where the port has viper
+except (ImportError, SyntaxError, ValueError):
+    dot_i8 = None
 
 NAME = "pure"
 _INF = float("inf")
@@ -53,11 +59,9 @@ def row(M, i, n):
     return [a[j] for j in range(n)]
 
 
-def get_row(M, i, out, n):
-    # row i of M into out[0..n-1] (an array the caller owns: nothing is allocated)
-    a = M.r[i]
-    for j in range(n):
-        out[j] = a[j]
+def row_buffer(M, i):
+    # row i as an indexable float buffer the caller may write (pure: the row array itself)
+    return M.r[i]
 
 
 def set_row(M, i, values, n):
@@ -88,6 +92,29 @@ def fill_uniform(M, r0, r1, c0, c1, rng, scale):
             a[j] = rng.uniform() * scale
 
 
+def round_f32(M, r0, r1, cols):
+    # rows are array('f'): already float32
+    pass
+
+
+_nz = {}
+
+
+def _nonzero(x, n):
+    # (indices of the nonzero values of x[0..n-1], how many), in a cached array: a zero adds
+    # nothing to a dot product, and inputs are often zero (48 % of digits' pixels, about half
+    # of every ReLU layer's outputs), so the kernels below skip them. The sums are the same.
+    nz = _nz.get(n)
+    if nz is None:
+        nz = _nz[n] = array("H", bytes(2 * n))
+    k = 0
+    for j in range(n):
+        if x[j] != 0.0:
+            nz[k] = j
+            k += 1
+    return nz, k
+
+
 def linear(X, W, b, Y, m, n_in, n_out, relu):
     # Y[:m,:n_out] = X[:m,:n_in] @ W[:n_out,:n_in].T + b[0,:n_out]
     ba = b.r[0] if b is not None else None
@@ -95,10 +122,12 @@ def linear(X, W, b, Y, m, n_in, n_out, relu):
     for r in range(m):
         x = X.r[r]
         y = Y.r[r]
+        nz, k = _nonzero(x, n_in)
         for i in range(n_out):
             w = wr[i]
             s = ba[i] if ba is not None else 0.0
-            for j in range(n_in):
+            for t in range(k):
+                j = nz[t]
                 s += w[j] * x[j]
             if relu and s < 0.0:
                 s = 0.0
@@ -106,9 +135,25 @@ def linear(X, W, b, Y, m, n_in, n_out, relu):
 
 
 def sgd_linear(W, V, b, Vb, X, dY, m, n_in, n_out, lr, mu):
-    # the momentum step of one dense layer with its gradient folded in, so no gradient
-    # matrix is stored:  V = mu*V - lr*(dY.T @ X); W += V; the same for the bias with
-    # the column sums of dY
+    # one dense layer's SGD step with its gradient G = dY.T @ X folded in (no gradient matrix
+    # is stored): with momentum buffers V, Vb: V = mu*V - lr*G, W += V; without: W -= lr*G.
+    # The bias likewise with the column sums of dY.
+    if V is None:
+        bb = b.r[0]
+        for r in range(m):
+            x = X.r[r]
+            dy = dY.r[r]
+            nz, k = _nonzero(x, n_in)
+            for i in range(n_out):
+                d = lr * dy[i]
+                if d == 0.0:
+                    continue
+                bb[i] -= d
+                w = W.r[i]
+                for t in range(k):
+                    j = nz[t]
+                    w[j] -= d * x[j]
+        return
     vb = Vb.r[0]
     for i in range(n_out):
         v = V.r[i]
@@ -118,13 +163,15 @@ def sgd_linear(W, V, b, Vb, X, dY, m, n_in, n_out, lr, mu):
     for r in range(m):
         x = X.r[r]
         dy = dY.r[r]
+        nz, k = _nonzero(x, n_in)
         for i in range(n_out):
             d = lr * dy[i]
             if d == 0.0:
                 continue
             vb[i] -= d
             v = V.r[i]
-            for j in range(n_in):
+            for t in range(k):
+                j = nz[t]
                 v[j] -= d * x[j]
     bb = b.r[0]
     for i in range(n_out):
@@ -163,48 +210,30 @@ def softmax_rows(Z, m, n, lse=None):
             lse[r] = mx + log(s)
 
 
-def round_f32(M, r0, r1, cols):
-    # rows are array('f'): already float32
-    pass
-
-
-def scale_row(M, i, n, a):
-    r = M.r[i]
-    for j in range(n):
-        r[j] *= a
+def xent_delta(Z, labels, w, m, n, inv):
+    # softmax rows to d loss / d logits: Z[r] = (Z[r] - onehot(labels[r])) * w[r] * inv
+    for r in range(m):
+        a = Z.r[r]
+        a[labels[r]] -= 1.0
+        s = w[r] * inv
+        for j in range(n):
+            a[j] *= s
 
 
 def sgd(W, V, G, rows, cols, lr, mu):
-    # V = mu*V - lr*G ; W += V   (momentum SGD, in place)
+    # with V: V = mu*V - lr*G ; W += V. Without (V None): W -= lr*G. In place.
     for i in range(rows):
         w = W.r[i]
-        v = V.r[i]
         g = G.r[i]
+        if V is None:
+            for j in range(cols):
+                w[j] -= lr * g[j]
+            continue
+        v = V.r[i]
         for j in range(cols):
             t = mu * v[j] - lr * g[j]
             v[j] = t
             w[j] += t
-
-
-def relu_mean(X, m, W, n_in, n_out, out):
-    # out[0,:n_out] = column means of relu(X[:m,:n_in] @ W[:n_out,:n_in].T): linear then
-    # col_mean, a row at a time, so no m-row buffer is needed
-    o = out.r[0]
-    wr = W.r
-    for i in range(n_out):
-        o[i] = 0.0
-    for r in range(m):
-        x = X.r[r]
-        for i in range(n_out):
-            w = wr[i]
-            s = 0.0
-            for j in range(n_in):
-                s += w[j] * x[j]
-            if s > 0.0:
-                o[i] += s
-    inv = 1.0 / m
-    for i in range(n_out):
-        o[i] *= inv
 
 
 def matmul_acc(D, W, G, m, n_in, n_out):
@@ -251,23 +280,6 @@ def fill_rows(D, src, m, n, scale):
             d[j] = s[j] * scale
 
 
-def col_range(M, m, n, lo, hi):
-    # lo[0,j], hi[0,j] = min and max of column j over rows 0..m-1
-    la = lo.r[0]
-    ha = hi.r[0]
-    a = M.r[0]
-    for j in range(n):
-        la[j] = ha[j] = a[j]
-    for r in range(1, m):
-        a = M.r[r]
-        for j in range(n):
-            v = a[j]
-            if v < la[j]:
-                la[j] = v
-            elif v > ha[j]:
-                ha[j] = v
-
-
 def clip_rows(M, m, n, lo, hi):
     la = lo.r[0]
     ha = hi.r[0]
@@ -300,8 +312,8 @@ def all_finite(M, rows, cols):
     return True
 
 
-def argmax_rows(Z, m, n):
-    out = []
+def argmax_rows(Z, m, n, out, o=0):
+    # out[o + r] = index of the largest of row r of Z[:m,:n]
     for r in range(m):
         a = Z.r[r]
         best = 0
@@ -310,10 +322,202 @@ def argmax_rows(Z, m, n):
             if a[j] > bv:
                 bv = a[j]
                 best = j
-        out.append(best)
-    return out
+        out[o + r] = best
 
 
+# ---- int8 rows: the pool (replay samples, a call's samples, class means) ------------------
+def pool_view(q, rows, cols):
+    # the pool's flat array('b') is what the int8 kernels index (nothing to build)
+    return q
+
+
+def gather(X, r, P, k, nf, s):
+    # row r of X = pool row k (int8) * s
+    x = X.r[r]
+    o = k * nf
+    for j in range(nf):
+        x[j] = P[o + j] * s
+
+
+def add_window(X, r, t, o, nf, a):
+    # row r of X += a * t[o:o+nf] (replay noise, FORMAT.md 7.4)
+    x = X.r[r]
+    for j in range(nf):
+        x[j] += a * t[o + j]
+
+
+def linear_q(X, P, p0, a, b, Y, m, nf, n):
+    # Y[:m,:n] += a[c] * (X[r] . P[p0 + c]) + b[c]: the nearest-mean head's logits (FORMAT.md 4)
+    aa = a.r[0]
+    bb = b.r[0]
+    for r in range(m):
+        x = X.r[r]
+        y = Y.r[r]
+        nz, k = _nonzero(x, nf)
+        for c in range(n):
+            o = (p0 + c) * nf
+            s = 0.0
+            for t in range(k):
+                j = nz[t]
+                s += x[j] * P[o + j]
+            y[c] += aa[c] * s + bb[c]
+
+
+def col_range_q(P, p0, n, nf, sc, lo, hi):
+    # lo[0,j], hi[0,j] = min and max of feature j over pool rows p0..p0+n-1 (dequantized)
+    la = lo.r[0]
+    ha = hi.r[0]
+    for j in range(nf):
+        la[j] = _INF
+        ha[j] = -_INF
+    for i in range(p0, p0 + n):
+        s = sc[i]
+        o = i * nf
+        for j in range(nf):
+            v = P[o + j] * s
+            if v < la[j]:
+                la[j] = v
+            if v > ha[j]:
+                ha[j] = v
+
+
+# ---- herding and distribution matching with an int8 random embedding E (c x nf, flat) -----
+def herding_work(nf):
+    # the herding kernel's scratch: class mean, running sum, one row, in doubles like the host
+    return tuple(array("d", bytes(8 * nf)) for _ in range(3))
+
+
+def herding(P, p0, n, sc, nf, k, work):
+    # FORMAT.md 5.1: indices (0..n-1) of k of rows p0..p0+n-1 chosen greedily so their running
+    # mean tracks the rows' mean (the first index wins ties)
+    mean, acc, x = work
+    for j in range(nf):
+        mean[j] = acc[j] = 0.0
+    for i in range(n):
+        s = sc[p0 + i]
+        o = (p0 + i) * nf
+        for j in range(nf):
+            mean[j] += P[o + j] * s
+    for j in range(nf):
+        mean[j] /= n
+    chosen = []
+    for t in range(1, k + 1):
+        best = -1
+        best_d = 0.0
+        for i in range(n):
+            if i in chosen:
+                continue
+            s = sc[p0 + i]
+            o = (p0 + i) * nf
+            d = 0.0
+            for j in range(nf):
+                e = mean[j] - (acc[j] + P[o + j] * s) / t
+                d += e * e
+            if best < 0 or d < best_d:
+                best = i
+                best_d = d
+        chosen.append(best)
+        s = sc[p0 + best]
+        o = (p0 + best) * nf
+        for j in range(nf):
+            acc[j] += P[o + j] * s
+    return chosen
+
+
+def mean_sq(P, p0, n, sc, nf, mean):
+    # mean[j] = the mean of feature j over rows p0..p0+n-1 (summed in the runtime's float, then
+    # stored: float32); returns the sum of the squares of every value
+    sq = 0.0
+    for j in range(nf):
+        mean[j] = 0.0
+    for i in range(p0, p0 + n):
+        s = sc[i]
+        o = i * nf
+        for j in range(nf):
+            v = P[o + j] * s
+            mean[j] += v
+            sq += v * v
+    for j in range(nf):
+        mean[j] /= n
+    return sq
+
+
+def row_scales(sc, p0, n):
+    # the scales of rows p0..p0+n-1 as relu_mean_qq takes them (pure: the array itself)
+    return sc
+
+
+def relu_fill(D, H, src, k, c, scale):
+    # D[:k,:c] = src[0,:c] * scale where H > 0, else 0 (the ReLU-masked matching gradient)
+    s = src.r[0]
+    for r in range(k):
+        d = D.r[r]
+        h = H.r[r]
+        for u in range(c):
+            d[u] = s[u] * scale if h[u] > 0.0 else 0.0
+
+
+
+def embedding(rows, cols):
+    # an int8 matrix of rows x cols for Rng.fill_bytes
+    return array("b", bytes(rows * cols))
+
+
+def relu_mean_qq(P, p0, n, sc, E, nf, c, out):
+    # out[0,u] = mean over pool rows i = p0..p0+n-1 of sc[i] * max(0, P[i] . E[u]) (sc as
+    # row_scales gave it):
+    # integer dot products (machine code with viper), one float per (row, unit)
+    o = out.r[0]
+    for u in range(c):
+        o[u] = 0.0
+    for i in range(p0, p0 + n):
+        s = sc[i]
+        pi = i * nf
+        for u in range(c):
+            if dot_i8 is not None:
+                d = dot_i8(P, pi, E, u * nf, nf)
+            else:
+                d = 0
+                eu = u * nf
+                for j in range(nf):
+                    d += P[pi + j] * E[eu + j]
+            if d > 0:
+                o[u] += s * d
+    inv = 1.0 / n
+    for u in range(c):
+        o[u] *= inv
+
+
+def linear_e(S, E, H, k, nf, c):
+    # H[:k,:c] = relu(S[:k,:nf] @ E[:c,:nf].T): float rows against the int8 embedding
+    for r in range(k):
+        x = S.r[r]
+        h = H.r[r]
+        nz, kk = _nonzero(x, nf)
+        for u in range(c):
+            eu = u * nf
+            s = 0.0
+            for t in range(kk):
+                j = nz[t]
+                s += x[j] * E[eu + j]
+            h[u] = s if s > 0.0 else 0.0
+
+
+def matmul_acc_e(D, E, G, k, nf, c):
+    # G[:k,:nf] += D[:k,:c] @ E[:c,:nf]
+    for r in range(k):
+        g = G.r[r]
+        dr = D.r[r]
+        for u in range(c):
+            d = dr[u]
+            if d == 0.0:
+                continue
+            eu = u * nf
+            for j in range(nf):
+                g[j] += d * E[eu + j]
+
+
+# ---- front-end weights (int8, inference only) --------------------------------------------
 def int8_matrix(data, rows, cols):
     # data: bytes-like of rows*cols signed bytes (front-end weights stay int8 in RAM);
     # array() copies a buffer's raw bytes, so no temporary copy is made

@@ -1,11 +1,16 @@
-# ulab kernels: the same functions as _pure.py on 2-D ulab arrays of fixed
-# capacity. Only 2-D arrays are used (firmware builds default to ULAB_MAX_DIMS=2);
-# np.dot always gets two 2-D operands (ulab's 1-D x 2-D case is not numpy's).
+# ulab kernels: the same functions as _pure.py (contract: stubs/tinycil/_backend.pyi) on
+# 2-D ulab arrays of fixed capacity. Only 2-D arrays are used (firmware builds default to
+# ULAB_MAX_DIMS=2); np.dot always gets two 2-D operands (ulab's 1-D x 2-D case is not
+# numpy's). Hot paths work on views in place; every np.dot result is a temporary, so
+# products are taken in blocks of at most BLOCK output rows to keep each one small
+# (a board's heap has few large free blocks).
 from array import array
 
 from ulab import numpy as np
 
 NAME = "ulab"
+BLOCK = 8
+_WIDE = 1.0 + 1e-12 != 1.0  # float64 build: arrays hold wider values than a file stores
 
 
 def zeros(rows, cols):
@@ -24,14 +29,13 @@ def row(M, i, n):
     return [float(v) for v in M[i, :n]]
 
 
-def get_row(M, i, out, n):
-    for j in range(n):
-        out[j] = float(M[i, j])
+def row_buffer(M, i):
+    # row i as an indexable float buffer the caller may write (a view)
+    return M[i, :]
 
 
 def set_row(M, i, values, n):
-    for j in range(n):
-        M[i, j] = values[j]
+    M[i, :n] = np.array(values[:n]) if not isinstance(values, np.ndarray) else values[:n]
 
 
 def copy_row(src, si, dst, di, n):
@@ -44,18 +48,60 @@ def fill(M, rows, cols, v):
 
 
 def fill_uniform(M, r0, r1, c0, c1, rng, scale):
+    # the draws must come in the board's order; one row array per row, then one copy
+    n = c1 - c0
+    if n <= 0:
+        return
+    buf = array("d" if _WIDE else "f", bytes((8 if _WIDE else 4) * n))
     for i in range(r0, r1):
-        for j in range(c0, c1):
-            M[i, j] = rng.uniform() * scale
+        for j in range(n):
+            buf[j] = rng.uniform() * scale
+        M[i, c0:c1] = np.frombuffer(buf, dtype=np.float)
+
+
+def round_f32(M, r0, r1, cols):
+    # rows r0..r1-1 of M to float32 values (a float64 build's arrays hold wider ones)
+    if not _WIDE or cols <= 0:
+        return
+    for i in range(r0, r1):
+        M[i, :cols] = np.array(array("f", M[i, :cols]))
 
 
 def linear(X, W, b, Y, m, n_in, n_out, relu):
-    Z = np.dot(X[:m, :n_in], W[:n_out, :n_in].transpose())
+    Z = Y[:m, :n_out]
+    Z[:, :] = np.dot(X[:m, :n_in], W[:n_out, :n_in].transpose())
     if b is not None:
         Z += b[:1, :n_out]
     if relu:
-        Z = np.maximum(Z, 0.0)
-    Y[:m, :n_out] = Z
+        Z[:, :] = np.maximum(Z, 0.0)
+
+
+def sgd_linear(W, V, b, Vb, X, dY, m, n_in, n_out, lr, mu):
+    d = dY[:m, :n_out]
+    x = X[:m, :n_in]
+    for i0 in range(0, n_out, BLOCK):
+        i1 = min(i0 + BLOCK, n_out)
+        g = np.dot(d[:, i0:i1].transpose(), x)
+        g *= lr
+        if V is None:
+            w = W[i0:i1, :n_in]
+            w -= g
+        else:
+            v = V[i0:i1, :n_in]
+            v *= mu
+            v -= g
+            w = W[i0:i1, :n_in]
+            w += v
+    gb = np.sum(d, axis=0).reshape((1, n_out))
+    gb *= lr
+    bb = b[:1, :n_out]
+    if Vb is None:
+        bb -= gb
+    else:
+        vb = Vb[:1, :n_out]
+        vb *= mu
+        vb -= gb
+        bb += vb
 
 
 def relu_mask(dH, H, m, n):
@@ -66,56 +112,33 @@ def relu_mask(dH, H, m, n):
 def softmax_rows(Z, m, n, lse=None):
     view = Z[:m, :n]
     mx = np.max(view, axis=1).reshape((m, 1))
-    e = np.exp(view - mx)
-    s = np.sum(e, axis=1).reshape((m, 1))
-    Z[:m, :n] = e / s
+    view -= mx
+    view[:, :] = np.exp(view)  # (ulab 6.12's out= writes a strided view as if it were dense)
+    s = np.sum(view, axis=1).reshape((m, 1))
+    view /= s
     if lse is not None:
         t = mx + np.log(s)
         for r in range(m):
             lse[r] = float(t[r, 0])
 
 
-_WIDE = 1.0 + 1e-12 != 1.0  # float64 build: arrays hold wider values than a file stores
-
-
-def round_f32(M, r0, r1, cols):
-    # rows r0..r1-1 of M to float32 values (a float64 build's arrays hold wider ones)
-    if not _WIDE:
-        return
-    for i in range(r0, r1):
-        M[i, :cols] = np.array(array("f", M[i, :cols]))
-
-
-def scale_row(M, i, n, a):
-    v = M[i:i + 1, :n]
-    v *= a
+def xent_delta(Z, labels, w, m, n, inv):
+    for r in range(m):
+        Z[r, labels[r]] -= 1.0
+    view = Z[:m, :n]
+    view *= np.array(w[:m]).reshape((m, 1)) * inv
 
 
 def sgd(W, V, G, rows, cols, lr, mu):
+    g = G[:rows, :cols]
+    w = W[:rows, :cols]
+    if V is None:
+        w -= g * lr
+        return
     v = V[:rows, :cols]
     v *= mu
-    v -= G[:rows, :cols] * lr
-    w = W[:rows, :cols]
+    v -= g * lr
     w += v
-
-
-def sgd_linear(W, V, b, Vb, X, dY, m, n_in, n_out, lr, mu):
-    d = dY[:m, :n_out]
-    v = V[:n_out, :n_in]
-    v *= mu
-    v -= np.dot(d.transpose(), X[:m, :n_in]) * lr
-    w = W[:n_out, :n_in]
-    w += v
-    vb = Vb[:1, :n_out]
-    vb *= mu
-    vb -= np.dot(np.ones((1, m), dtype=np.float), d) * lr
-    bb = b[:1, :n_out]
-    bb += vb
-
-
-def relu_mean(X, m, W, n_in, n_out, out):
-    H = np.maximum(np.dot(X[:m, :n_in], W[:n_out, :n_in].transpose()), 0.0)
-    out[:1, :n_out] = np.mean(H, axis=0).reshape((1, n_out))
 
 
 def matmul_acc(D, W, G, m, n_in, n_out):
@@ -138,13 +161,9 @@ def fill_rows(D, src, m, n, scale):
         D[i:i + 1, :n] = r
 
 
-def col_range(M, m, n, lo, hi):
-    lo[:1, :n] = np.min(M[:m, :n], axis=0).reshape((1, n))
-    hi[:1, :n] = np.max(M[:m, :n], axis=0).reshape((1, n))
-
-
 def clip_rows(M, m, n, lo, hi):
-    M[:m, :n] = np.minimum(np.maximum(M[:m, :n], lo[:1, :n]), hi[:1, :n])
+    v = M[:m, :n]
+    v[:, :] = np.minimum(np.maximum(v, lo[:1, :n]), hi[:1, :n])
 
 
 def sumsq(M, rows, cols):
@@ -158,10 +177,132 @@ def all_finite(M, rows, cols):
     return bool(np.all(np.isfinite(M[:rows, :cols])))
 
 
-def argmax_rows(Z, m, n):
-    return [int(v) for v in np.argmax(Z[:m, :n], axis=1)]
+def argmax_rows(Z, m, n, out, o=0):
+    idx = np.argmax(Z[:m, :n], axis=1)
+    for r in range(m):
+        out[o + r] = int(idx[r])
 
 
+# ---- int8 rows: the pool (replay samples, a call's samples, class means) ------------------
+def pool_view(q, rows, cols):
+    # the pool's array('b') as a rows x cols int8 matrix sharing its memory
+    return np.frombuffer(q, dtype=np.int8).reshape((rows, cols))
+
+
+def gather(X, r, P, k, nf, s):
+    x = X[r:r + 1, :nf]
+    x[0, :] = P[k, :]
+    x *= s
+
+
+def add_window(X, r, t, o, nf, a):
+    x = X[r, :nf]
+    x += np.array(t[o:o + nf]) * a
+
+
+def linear_q(X, P, p0, a, b, Y, m, nf, n):
+    y = Y[:m, :n]
+    z = np.dot(X[:m, :nf], P[p0:p0 + n, :].transpose())
+    z *= a[:1, :n]
+    y += z
+    y += b[:1, :n]
+
+
+def col_range_q(P, p0, n, nf, sc, lo, hi):
+    la = lo[:1, :nf]
+    ha = hi[:1, :nf]
+    v = P[p0:p0 + 1, :] * sc[p0]
+    la[:, :] = v
+    ha[:, :] = v
+    for i in range(p0 + 1, p0 + n):
+        v = P[i:i + 1, :] * sc[i]
+        la[:, :] = np.minimum(la, v)
+        ha[:, :] = np.maximum(ha, v)
+
+
+# ---- herding and distribution matching with an int8 random embedding E (c x nf) ---------
+def herding_work(nf):
+    # class mean and running sum (1 x nf), and a block of dequantized rows
+    return zeros(1, nf), zeros(1, nf), zeros(BLOCK, nf)
+
+
+def herding(P, p0, n, sc, nf, k, work):
+    # FORMAT.md 5.1, a block of rows at a time
+    mean, acc, X = work
+    mean[0, :] = 0.0
+    acc[0, :] = 0.0
+    for i0 in range(0, n, BLOCK):
+        m = min(BLOCK, n - i0)
+        x = X[:m, :]
+        x[:, :] = P[p0 + i0:p0 + i0 + m, :]
+        x *= np.array(sc[p0 + i0:p0 + i0 + m]).reshape((m, 1))
+        mean += np.sum(x, axis=0).reshape((1, nf))
+    mean /= n
+    chosen = []
+    d = [0.0] * n
+    for t in range(1, k + 1):
+        for i0 in range(0, n, BLOCK):
+            m = min(BLOCK, n - i0)
+            x = X[:m, :]
+            x[:, :] = P[p0 + i0:p0 + i0 + m, :]
+            x *= np.array(sc[p0 + i0:p0 + i0 + m]).reshape((m, 1))
+            x += acc
+            x /= t
+            x[:, :] = mean - x
+            x *= x
+            e = np.sum(x, axis=1)
+            for r in range(m):
+                d[i0 + r] = float(e[r])
+        best = -1
+        for i in range(n):
+            if i not in chosen and (best < 0 or d[i] < d[best]):
+                best = i
+        chosen.append(best)
+        acc += P[p0 + best:p0 + best + 1, :] * sc[p0 + best]
+    return chosen
+
+
+def mean_sq(P, p0, n, sc, nf, mean):
+    tot = np.zeros((1, nf), dtype=np.float)
+    sq = 0.0
+    for i0 in range(0, n, BLOCK):
+        m = min(BLOCK, n - i0)
+        x = P[p0 + i0:p0 + i0 + m, :] * np.array(sc[p0 + i0:p0 + i0 + m]).reshape((m, 1))
+        tot += np.sum(x, axis=0).reshape((1, nf))
+        sq += float(np.sum(x * x))
+    for j in range(nf):
+        mean[j] = float(tot[0, j]) / n
+    return sq
+
+
+def row_scales(sc, p0, n):
+    # the scales of rows p0..p0+n-1 as a column, for relu_mean_qq
+    return np.array(sc[p0:p0 + n]).reshape((n, 1))
+
+
+def relu_fill(D, H, src, k, c, scale):
+    D[:k, :c] = (H[:k, :c] > 0.0) * (src[:1, :c] * scale)
+
+
+def relu_mean_qq(P, p0, n, sc, E, nf, c, out):
+    d = np.dot(P[p0:p0 + n, :], E[:c, :].transpose())
+    d[:, :] = np.maximum(d, 0.0)
+    d *= sc
+    out[:1, :c] = np.mean(d, axis=0).reshape((1, c))
+
+
+def linear_e(S, E, H, k, nf, c):
+    h = H[:k, :c]
+    h[:, :] = np.dot(S[:k, :nf], E[:c, :].transpose())
+    h[:, :] = np.maximum(h, 0.0)
+
+
+def matmul_acc_e(D, E, G, k, nf, c):
+    g = G[:k, :nf]
+    g += np.dot(D[:k, :c], E[:c, :])
+
+
+# ---- front-end weights (int8, inference only) --------------------------------------------
 def int8_matrix(data, rows, cols):
     # frombuffer shares data's memory: the caller hands over an owned copy (store_read)
     return np.frombuffer(data, dtype=np.int8).reshape((rows, cols))
@@ -174,7 +315,7 @@ def int8_buffer(Wq):
 
 def int8_scratch(n):
     # n bytes to read front-end rows from a file into; int8_view shares them
-    return bytearray(n)
+    return array("b", bytes(n))
 
 
 def int8_view(buf, rows, cols):

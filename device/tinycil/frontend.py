@@ -2,7 +2,7 @@
 # between the input scaling and the network. Imported only by learners that have one.
 from array import array
 
-FRONT_BLOCK = 1024   # bytes of weights read from the file at a time
+from .limits import FRONT_BLOCK
 
 
 def _ends_early(file):

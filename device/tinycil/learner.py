@@ -1,38 +1,28 @@
-# The class-incremental learner: learn_class runs the method's cycle
-#   distil -> train -> check -> grow -> save
-# as five named steps. A failed call (bad input, divergence, MemoryError) leaves
-# the learner and its files exactly as they were.
+# The class-incremental learner. learn_class runs the method's cycle as named steps,
+# numbered as FORMAT.md section 7 numbers them:
+#   1 split, 2 distil, 3 make room, 4 train, 5 check, 6 grow, 7 keep held-out rows, 8 save
+# A failed call (bad input, divergence, MemoryError) leaves the learner and its files
+# exactly as they were.
 import gc
+import time
 from array import array
 
 from . import backend as _backend
 from . import store
 from .distill import Distiller, herding_order
+from .limits import (DEFAULT_PATH, HYPER, INT_RANGES, MAX_ABS, MAX_LABEL_BYTES, MAX_SAMPLES, MIN_SAMPLES,
+                     NOISE_WINDOWS)
 from .net import Net
-from .replay import Replay, sample_bytes
-from .rng import Rng
-
-import time
+from .replay import Replay, Rows, sample_bytes
+from .rng import Rng, f32
 
 # MicroPython's millisecond ticks; CPython (host-side convenience only) falls back to time()
 ticks_ms = getattr(time, "ticks_ms", None) or (lambda: int(time.time() * 1000))
 ticks_diff = getattr(time, "ticks_diff", None) or (lambda a, b: a - b)
 
-DEFAULT_PATH = "/tinycil_data"
 _OOM_ADVICE = ("learn_class ran out of RAM; shrink max_samples, max_hidden, batch, embed_dim or "
                "memory_bytes, or pass fewer samples; the learner is as it was before the call")
-MIN_SAMPLES = 3        # fewer cannot be split into distillation and validation data
-MAX_SAMPLES = 64       # default capacity of one learn_class call (option max_samples)
-MAX_ABS = 1000.0       # largest feature magnitude accepted after input scaling
-MAX_LABEL_BYTES = 40
 _INF = float("inf")
-
-# keyword -> default, in the order of the file's HYPR chunk
-HYPER = (
-    ("lr", 0.05), ("momentum", 0.9), ("epochs", 10), ("batch", 16),
-    ("distill_iters", 40), ("embed_dim", 32), ("distill_lr", 0.3), ("distill_momentum", 0.5),
-    ("val_every", 5), ("train_on_real", 1), ("max_per_class", 10), ("replay_noise", 0.0),
-)
 
 
 def _free():
@@ -51,15 +41,12 @@ class Learner:
         self.B = _backend.get(backend)
         if n_features is None:
             n_features = frontend[-1][1] if frontend else n_inputs
-        _check_int("n_inputs", n_inputs, 1, 4096)
-        _check_int("n_features", n_features, 1, 4096)
-        _check_int("max_hidden", max_hidden, 1, 1024)
+        given = {"n_inputs": n_inputs, "n_features": n_features, "max_hidden": max_hidden, "grow_step": grow_step,
+                 "max_classes": max_classes, "n_layers": n_layers, "memory_bytes": memory_bytes,
+                 "max_samples": max_samples}
+        for name, lo, hi in INT_RANGES:
+            _check_int(name, given[name], lo, hi)
         _check_int("min_hidden", min_hidden, 1, max_hidden)
-        _check_int("grow_step", grow_step, 1, 1024)
-        _check_int("max_classes", max_classes, 2, 255)
-        _check_int("n_layers", n_layers, 1, 4)
-        _check_int("memory_bytes", memory_bytes, 1, 1 << 30)
-        _check_int("max_samples", max_samples, MIN_SAMPLES, 4096)
         if not isinstance(target, (int, float)) or not 0.0 <= target <= 1.0:
             raise ValueError("target must be an accuracy between 0 and 1")
         if path is not None:
@@ -69,48 +56,57 @@ class Learner:
             self.hp[k] = hyper.pop(k, v)
         if hyper:
             raise TypeError("unknown option(s): %s" % ", ".join(sorted(hyper)))
-        rn = self.hp["replay_noise"]
-        if not isinstance(rn, (int, float)) or not 0.0 <= rn <= 10.0:
-            raise ValueError("replay_noise must be a number from 0 (off) to 10")
+        for k in ("replay_noise", "ncm_weight"):
+            v = self.hp[k]
+            if not isinstance(v, (int, float)) or not 0.0 <= v <= 1000.0:
+                raise ValueError("%s must be a number from 0 (off) to 1000" % k)
+        for k, v in HYPER:
+            if isinstance(v, float):  # as the file stores them: a reload then computes the same
+                self.hp[k] = f32(self.hp[k])
         self.n_inputs = n_inputs
         self.n_features = n_features
         self.max_hidden = max_hidden
         self.min_hidden = min_hidden
         self.grow_step = grow_step
-        self.target = float(target)
+        self.target = f32(target)
         self.path = path
         self.rng = Rng(seed)
         self.classes = []
+        self.ncm_var = 0.0  # pooled within-class variance of the features (FORMAT.md 4)
+        self._var_new = 0.0  # the newest class's variance (replay noise's amplitude)
         # float32 arrays, not lists: every float in a list is its own heap object
         self.offset = _vector("input_offset", 0.0 if input_offset is None else input_offset, n_inputs)
         self.scale = _vector("input_scale", 1.0 if input_scale is None else input_scale, n_inputs)
         if memory_bytes < sample_bytes(n_features):
             raise ValueError("memory_bytes=%d cannot hold one sample of %d bytes" % (memory_bytes, sample_bytes(n_features)))
-        # the replay pool is the one large block: take it while the heap is least fragmented
-        self.replay = Replay(n_features, memory_bytes, self.hp["max_per_class"])
-        self.net = Net(self.B, n_features, max_hidden, max_classes, n_layers, self.hp["batch"])
+        B = self.B
+        # the row pool is the one large block: take it while the heap is least fragmented
+        self.replay = Replay(B, n_features, memory_bytes, self.hp["max_per_class"], max_classes)
+        self.net = Net(B, n_features, max_hidden, max_classes, n_layers, self.hp["batch"], self.hp["momentum"] > 0)
+        self._ncm_a = B.zeros(1, max_classes)  # the nearest-mean head's per-class scale and offset
+        self._ncm_b = B.zeros(1, max_classes)
         self.max_samples = max_samples
-        self._X = None  # learn_class's workspace: see _workspace()
-        self._noise = None  # with replay_noise > 0, its noise table (part of the workspace)
+        self._ws: "_Workspace | None" = None  # learn_class's workspace: see _workspace()
         if preallocate:  # beside the net, before anything fragments the heap
             self._workspace()
         self._frontend = None
         widest = 0
         if frontend:
             from .frontend import FrontEnd
-            self._frontend = FrontEnd(self.B, frontend, n_inputs, n_features, frontend_file)
+            self._frontend = FrontEnd(B, frontend, n_inputs, n_features, frontend_file)
             widest = self._frontend.widest()
         # the input row (and every second front-end layer's output), then the other
         # layers' outputs: only the first needs n_inputs (12 KB of floats at 3072 inputs)
-        self._x = self.B.zeros(1, max(n_inputs, n_features, widest))
-        self._y = self.B.zeros(1, max(n_features, widest))
+        self._x = B.zeros(1, max(n_inputs, n_features, widest))
+        self._y = B.zeros(1, max(n_features, widest))
         # computing only after every long-lived buffer exists: the temporary floats of
         # the initialisation then free up behind them instead of between them
         self.net.set_hidden(min_hidden, self.rng)
 
     # ---- public API ------------------------------------------------------------
     def learn_class(self, label, samples, target=None, verbose=True, seed=None):
-        """Learn a new class from a few samples; returns a report dict (see README)."""
+        """Learn a new class from a few samples (any iterable of rows, read once); returns a
+        report dict (see README)."""
         try:
             return self._learn_class(label, samples, target, verbose, seed)
         except MemoryError as e:
@@ -133,9 +129,9 @@ class Learner:
         if quota < 1:
             raise ValueError("memory_bytes=%d holds %d samples: not one per class for %d classes"
                              % (self.replay.budget, self.replay.capacity, len(self.classes) + 1))
-        X, n, n_train = self._take_samples(samples)  # validates all before any change
         if seed is not None and not isinstance(seed, int):
             raise TypeError("seed must be an int")
+        n, n_train = self.split(samples)  # validates all before any change
         snapshot = None if self.path is not None else self._snapshot()
         report = {}
         attempt = 0
@@ -144,29 +140,25 @@ class Learner:
             if seed is not None:
                 self.rng = Rng(seed)  # after validation: a refused call leaves the generator alone
             try:
-                report = self._cycle(label, X, n, n_train, quota, float(target), log)
+                report = self._cycle(label, n, n_train, quota, float(target), log)
             except MemoryError as e:
-                X = None
-                self._restore(snapshot, e)
+                self._restore(snapshot, e, True)
                 raise MemoryError("learn_class ran out of RAM (%d bytes free after cleanup); shrink max_hidden, "
                                   "batch, embed_dim, memory_bytes or pass fewer samples; the previous learner "
                                   "is intact" % _free())
             except ArithmeticError as e:
-                X = None
-                self._restore(snapshot, e)
+                self._restore(snapshot, e, False)  # the call's samples stay in the workspace
                 if attempt:
                     self.hp["lr"] = lr0
                     raise ValueError("learn_class failed: %s; check the samples' scale (input_scale); the "
                                      "previous learner is intact" % e)
                 # FORMAT.md 7: one retry from the restored learner at half the learning rate,
                 # which the learner keeps (a rate that diverged once is likely to again)
-                X, n, n_train = self._take_samples(samples)  # _restore dropped the workspace
                 self.hp["lr"] = self.hp["lr"] / 2
                 log("%s: retrying at lr %g" % (e, self.hp["lr"]))
                 attempt = 1
             except BaseException as e:
-                X = None
-                self._restore(snapshot, e)
+                self._restore(snapshot, e, True)
                 raise
         report["lr_halved"] = attempt == 1
         report["seconds"] = ticks_diff(ticks_ms(), t0) / 1000.0
@@ -184,11 +176,13 @@ class Learner:
         """Class probabilities for one sample, in the order of self.classes."""
         if not self.classes:
             raise ValueError("no classes learned yet")
-        self._feature_row(x, "x", self.net.Xb, 0)
         B = self.B
-        Z = self.net.forward(self.net.Xb, 1)
-        B.softmax_rows(Z, 1, self.net.n_classes)
-        return B.row(Z, 0, self.net.n_classes)
+        net = self.net
+        self._feature_row(x, "x")
+        B.copy_row(self._x, 0, net.Xb, 0, self.n_features)
+        Z = net.forward(net.Xb, 1)
+        B.softmax_rows(Z, 1, net.n_classes)
+        return B.row(Z, 0, net.n_classes)
 
     def info(self):
         return {
@@ -203,8 +197,183 @@ class Learner:
                                  "file" if self._frontend.streamed() else "ram"),
         }
 
+    # ---- the cycle (FORMAT.md 7) ----------------------------------------------------
+    def _cycle(self, label, n, n_train, quota, target, log):
+        ws = self._work()
+        c = len(self.classes)
+        hidden_before = self.net.hidden[0]
+        # 2. distil: the class's quota is its mean plus k distilled rows
+        k = min(quota - 1, n_train)
+        d_first, d_last = self.distil(n_train, k)
+        log("distil %r: %d samples -> mean + %d synthetic, matching loss %.4f -> %.4f"
+            % (label, n_train, k, d_first, d_last))
+        # 3. make room (the only changes to the learner's state start here; _restore undoes them)
+        self._make_room(label, n_train, quota, k)
+        # 4. train, 5. check, 6. grow while the target is missed and there is room
+        loss = self.train(n_train, log)
+        acc = self.check(n, n_train)
+        log("check: accuracy %.3f (target %.3f)" % (acc, target))
+        acc, loss, stalled = self.grow(acc, loss, target, n, n_train, log)
+        # 7. keep held-out rows where the quota has room: a call's samples are the budget's
+        # to use, and after the check they are spent
+        kept = min(quota - 1 - k, n - n_train)
+        for i in range(kept):
+            self.replay.add(c, n_train + i, ws.X)
+        # 8. save
+        size = 0
+        if self.path is not None:
+            size = self.save()
+            log("saved %s (%d bytes)" % (store.join(self.path, store.FILE), size))
+        return {
+            "label": label, "accuracy": acc, "target": target, "met_target": acc >= target,
+            "hidden_before": hidden_before, "hidden": list(self.net.hidden),
+            "grew": self.net.hidden[0] > hidden_before, "growth_stalled": stalled, "train_loss": loss,
+            "distill_loss": (d_first, d_last), "samples": n, "validation_samples": n - n_train,
+            "synthetic_samples": k, "held_out_kept": kept, "samples_per_class": quota,
+            "flops_per_inference": self.net.flops() + self._frontend_flops(), "params": self.net.params(),
+            "memory_bytes_used": self.replay.bytes_used(), "file_bytes": size,
+        }
+
+    def split(self, samples):
+        """1. The call's samples into the workspace: checked, scaled, through the front-end,
+        quantized; training rows first, then the held-out ones (every val_every-th, when there
+        are at least two). Returns (n, n_train). Changes nothing else."""
+        try:
+            self._workspace()
+            n = self._take(samples)
+        except MemoryError:
+            raise MemoryError("no RAM for learn_class's workspace and its samples (%d bytes free after "
+                              "cleanup); shrink max_samples, max_hidden or embed_dim, or pass fewer "
+                              "samples; nothing was changed" % _free())
+        n_train = _train_rows(n, self.hp["val_every"])
+        if n_train < n:
+            self._partition(n, self.hp["val_every"])
+        return n, n_train
+
+    def distil(self, n_train, k):
+        """2. Herding picks k of the call's n_train training rows, distribution matching refines
+        them (FORMAT.md 5); the result is in the distiller's S. Returns the matching losses."""
+        ws = self._work()
+        hp = self.hp
+        B = self.B
+        nf = self.n_features
+        d = ws.distiller
+        X = ws.X
+        syn = d.S
+        for r, i in enumerate(herding_order(B, X, 0, n_train, k, d.herding)):
+            X.values(i, ws.buf)
+            B.set_row(syn, r, ws.buf, nf)
+        if hp["distill_iters"] > 0 and k > 0:
+            return d.run(X, 0, n_train, syn, k, self.rng, hp["distill_iters"], hp["distill_lr"],
+                         hp["distill_momentum"])
+        return 0.0, 0.0
+
+    def _make_room(self, label, n_train, quota, k):
+        """3. Every class keeps its mean and quota - 1 replay samples; the new class's mean and
+        its k distilled rows join; a new output unit; the nearest-mean head follows."""
+        ws = self._work()
+        rp = self.replay
+        c = len(self.classes)
+        B = self.B
+        nf = self.n_features
+        rp.shrink_to(quota)
+        var = self._var_new = self._mean_and_var(n_train)
+        rp.set_mean(c, ws.buf, n_train)
+        syn = ws.distiller.S
+        for r in range(k):
+            rp.add_values(c, B.row_buffer(syn, r))
+        self.net.add_class(self.rng)
+        self.classes.append(label)
+        # the mean of the classes' variances, float32 as the file stores it
+        self.ncm_var = f32(self.ncm_var + (var - self.ncm_var) / (c + 1))
+        self._ncm_update()
+
+    def train(self, n_train, log):
+        """4. Train on every class's mean and replay samples and the new real rows,
+        class-balanced (FORMAT.md 7.4). Returns the last epoch's loss."""
+        ws = self._work()
+        hp = self.hp
+        epochs = hp["epochs"]
+        every = max(1, epochs // 4)
+        net = self.net
+
+        def progress(e, total, loss):
+            if e % every == 0 or e == total:
+                log("train: epoch %d/%d loss %.4f (hidden %d)" % (e, total, loss, net.hidden[0]))
+        rows, batch_rows = self._training_rows(n_train)
+        return net.fit(batch_rows, rows, ws.order, epochs, hp["lr"], hp["momentum"], self.rng, progress)
+
+    def check(self, n, n_train):
+        """5. The worse of (a) the new class's accuracy on its held-out rows (its training rows
+        when there are none) and (b) the class-balanced accuracy of the older classes on their
+        means and replay samples. The minimum keeps a poorly learned new class from hiding
+        behind many well-kept old ones."""
+        ws = self._work()
+        rp = self.replay
+        c = len(self.classes) - 1
+        nf = self.n_features
+        B = self.B
+        X = ws.X
+        lo, hi = (n_train, n) if n > n_train else (0, n_train)
+        # check row k: the means of classes 0..c-1, the replay samples of those classes, then
+        # the new class's rows lo..hi-1 (their pool rows in ws.rows, labels in ws.lab)
+        rows, lab = ws.rows, ws.lab
+        m = 0
+        for i in range(c):
+            rows[m] = rp.mean_row(i)
+            lab[m] = i
+            m += 1
+        n_old = m
+        for i in range(rp.n):
+            if rp.cls[i] != c:
+                rows[m] = i
+                lab[m] = rp.cls[i]
+                m += 1
+        n_stored = m
+        for i in range(lo, hi):
+            rows[m] = i
+            lab[m] = c
+            m += 1
+
+        def batch_rows(_order, i, cnt, Xb, _bl, _bw):
+            for r in range(cnt):
+                k = i + r
+                src = rp if k < n_stored else X
+                B.gather(Xb, r, src.view, rows[k], nf, src.scale[rows[k]])
+        self.net.predict_into(batch_rows, m, ws.pred)
+        hit = [0] * (c + 1)
+        tot = [0] * (c + 1)
+        for k in range(m):
+            y = lab[k]
+            tot[y] += 1
+            if ws.pred[k] == y:
+                hit[y] += 1
+        new = hit[c] / tot[c] if tot[c] else 1.0
+        per = [hit[i] / tot[i] for i in range(c) if tot[i]]
+        old = sum(per) / len(per) if per else 1.0
+        return new if new < old else old
+
+    def grow(self, acc, loss, target, n, n_train, log):
+        """6. While the check misses the target and width is left: widen by grow_step
+        (function-preserving), train again, check again; a widening that does not raise the
+        check ends growth (it is kept): a miss that width does not fix must not buy the
+        maximum width. Returns (accuracy, loss, stalled)."""
+        net = self.net
+        while acc < target and net.hidden[0] < self.max_hidden:
+            w = min(net.hidden[0] + self.grow_step, self.max_hidden)
+            log("grow: hidden %d -> %d" % (net.hidden[0], w))
+            net.set_hidden(w, self.rng)
+            loss = self.train(n_train, log)
+            before = acc
+            acc = self.check(n, n_train)
+            log("check: accuracy %.3f (target %.3f)" % (acc, target))
+            if acc <= before:
+                log("grow: the widening did not raise the check; growth stops")
+                return acc, loss, True
+        return acc, loss, False
+
     def save(self, path=None, weights="f32"):
-        """Write the learner atomically to folder `path` (default: its own). Returns bytes written."""
+        """8. Write the learner atomically to folder `path` (default: its own). Returns bytes written."""
         if path is None:
             path = self.path
         if path is None:
@@ -221,226 +390,160 @@ class Learner:
             fe.point(store.join(path, store.FILE), st["frontend_at"])
         return size
 
-    def _take_samples(self, samples):
-        """The workspace (taken if it is not there) holding the checked samples: (X, n, n_train)."""
-        try:
-            self._workspace()
-            return self._features(samples, "samples")
-        except MemoryError:
-            raise MemoryError("no RAM for learn_class's workspace and %s samples (%d bytes free after "
-                              "cleanup); shrink max_samples, max_hidden or embed_dim, or pass fewer "
-                              "samples; nothing was changed" % (_length(samples), _free()))
-
+    # ---- the cycle's pieces -------------------------------------------------------------
     def _workspace(self):
         """learn_class's buffers, allocated once and kept: a board's heap fragments, and
         buffers requested on every call fail long before the free total runs out. The
         constructor takes them (preallocate=True), so a learner's RAM is known when it is
         made; with preallocate=False (a board that only predicts) the first learn_class
         does, and after a failed call that had to drop them, the next one."""
-        if self._X is not None:
-            return
+        if self._ws is None:
+            # built whole and kept only when all of it fits: a MemoryError frees it all
+            self._ws = _Workspace(self.B, self.n_features, self.max_samples, self.hp, self.net.caps[-1],
+                                  self.replay.capacity)
+        return self._ws
+
+    def _work(self) -> "_Workspace":
+        ws = self._ws
+        if ws is None:
+            raise RuntimeError("learn_class's workspace is missing")
+        return ws
+
+    def _take(self, samples):
+        """Every sample into the workspace's rows in arrival order; returns how many."""
+        ws = self._work()
+        if isinstance(samples, (str, bytes, bytearray, dict)) or not _iterable(samples):
+            raise TypeError("samples must be an iterable of samples (sequences of %d numbers)" % self.n_inputs)
+        X = ws.X
+        n = 0
+        for x in samples:
+            if n >= self.max_samples:
+                raise ValueError("samples: more than %d given, this learner takes at most %d per call "
+                                 "(max_samples)" % (self.max_samples, self.max_samples))
+            self._feature_row(x, "samples[%d]" % n)
+            X.put(n, self.B.row_buffer(self._x, 0))
+            n += 1
+        if n < MIN_SAMPLES:
+            raise ValueError("samples: %d given, at least %d are needed to learn a class" % (n, MIN_SAMPLES))
+        return n
+
+    def _partition(self, n, ve):
+        """Reorder the workspace's n rows so the training rows (i % ve != ve - 1) come first
+        and the held-out rows after them, each in sample order (FORMAT.md 7.1): a permutation
+        applied cycle by cycle through one parked row, no second copy of the samples."""
+        ws = self._work()
+        X = ws.X
+        nf = X.n_feat
+        park = ws.park
+        done = ws.pred  # scratch marks
+        n_train = n - n // ve
+        for i in range(n):
+            done[i] = 0
+
+        def source(j):  # the sample that ends at row j
+            if j < n_train:
+                return (j // (ve - 1)) * ve + j % (ve - 1)
+            return (j - n_train) * ve + ve - 1
+        for start in range(n):
+            if done[start]:
+                continue
+            park[:] = X.q[start * nf:(start + 1) * nf]
+            s0 = X.scale[start]
+            j = start
+            while True:
+                done[j] = 1
+                src = source(j)
+                if src == start:
+                    X.q[j * nf:(j + 1) * nf] = park
+                    X.scale[j] = s0
+                    break
+                X.copy(src, j)
+                j = src
+
+    def _mean_and_var(self, n_train):
+        """The new class's mean into ws.buf (rounded to float32), and its features' mean
+        variance: sum of squares / (n nf) - sum of the rounded means' squares / nf (FORMAT.md 4)."""
+        ws = self._work()
+        X = ws.X
         nf = self.n_features
-        rows = self.replay.capacity + self.max_samples
-        # built in locals and kept only when all of it fits: a MemoryError frees it all
-        # a class never distils more rows than one call trains on (k = min(quota, n_train))
-        ve, S = self.hp["val_every"], self.max_samples
-        most = max(_train_rows(S, ve), _train_rows(min(S, 2 * ve - 1), ve))
-        d = Distiller(self.B, nf, min(self.hp["max_per_class"], most), self.hp["embed_dim"])
-        order_rows, noise = rows, None
-        if self.hp["replay_noise"] > 0:
-            # the training order also holds the replay rows' repeats (FORMAT.md 7.4 and 8)
-            from . import noise as nz
-            order_rows = nz.order_rows(self.replay.capacity, self.max_samples, self.net.caps[-1])
-            noise = nz.table(nf)
-        tables = [array("H", bytearray(2 * n)) for n in (order_rows, rows, rows)]  # no list grows mid-call
-        buf = array("f", bytearray(4 * nf))
-        X = self.B.zeros(self.max_samples, nf)
-        self._distiller = d
-        self._order, self._rows, self._pred = tables
-        self._buf = buf
-        self._noise = noise
-        self._X = X
+        buf = ws.buf
+        sq = self.B.mean_sq(X.view, 0, n_train, X.scale, nf, buf)
+        msq = 0.0
+        for j in range(nf):
+            msq += buf[j] * buf[j]
+        return max(0.0, sq / (n_train * nf) - msq / nf)
 
-    # ---- the cycle -------------------------------------------------------------
-    def _cycle(self, label, X, n, n_train, quota, target, log):
-        B = self.B
-        c = len(self.classes)
-        train = range(n_train)  # _features put the training rows first; ranges, not lists
-        val = range(n_train, n)
-        hidden_before = self.net.hidden[0]
-
-        # 1. distil the new samples into `quota` synthetic ones
-        k = min(quota, len(train))
-        syn, d_first, d_last = self._distil(X, n_train, k)
-        log("distil %r: %d samples -> %d synthetic, matching loss %.4f -> %.4f" % (label, len(train), k, d_first, d_last))
-
-        # the only changes to the learner's state start here (undone by _restore)
-        self.replay.shrink_to(quota)
-        self.replay.add(c, B, syn, k)
-        self.net.add_class(self.rng)
-        self.classes.append(label)
-
-        # 2. train on every distilled sample (+ the new real ones), class-balanced
-        n_rows, class_w, noisy = self._training_rows(X, n_train)
-        loss = self._train(X, n_rows, class_w, log, noisy)
-
-        # 3. check; 4. grow while the target is missed and there is room
-        acc = self._accuracy(X, val if len(val) else train)
-        log("check: accuracy %.3f (target %.3f)" % (acc, target))
-        stalled = False
-        while acc < target and self.net.hidden[0] < self.max_hidden:
-            w = min(self.net.hidden[0] + self.grow_step, self.max_hidden)
-            log("grow: hidden %d -> %d" % (self.net.hidden[0], w))
-            self.net.set_hidden(w, self.rng)
-            loss = self._train(X, n_rows, class_w, log, noisy)
-            before = acc
-            acc = self._accuracy(X, val if len(val) else train)
-            log("check: accuracy %.3f (target %.3f)" % (acc, target))
-            if acc <= before:  # width did not help this miss: stop paying for more (FORMAT.md 7.6)
-                log("grow: the widening did not raise the check; growth stops")
-                stalled = True
-                break
-
-        # 5. keep held-out rows where the quota has room: a call's samples are the budget's
-        # to use, and after the check they are spent (FORMAT.md 7.7)
-        kept = min(quota - k, len(val))
-        if kept > 0:
-            self.replay.add(c, B, X, kept, n_train)
-
-        # 6. save
-        size = 0
-        if self.path is not None:
-            size = self.save()
-            log("saved %s (%d bytes)" % (store.join(self.path, store.FILE), size))
-        return {
-            "label": label, "accuracy": acc, "target": target, "met_target": acc >= target,
-            "hidden_before": hidden_before, "hidden": list(self.net.hidden),
-            "grew": self.net.hidden[0] > hidden_before, "growth_stalled": stalled, "train_loss": loss,
-            "distill_loss": (d_first, d_last), "samples": n, "validation_samples": len(val),
-            "synthetic_samples": k, "held_out_kept": kept, "samples_per_class": quota,
-            "flops_per_inference": self.net.flops() + self._frontend_flops(), "params": self.net.params(),
-            "memory_bytes_used": self.replay.bytes_used(), "file_bytes": size,
-        }
-
-    def _distil(self, X, n_train, k):
-        """Herding picks k of the first n_train rows of X; distribution matching refines them."""
-        hp = self.hp
-        B = self.B
-        nf = self.n_features
-        d = self._distiller
-        assert d is not None  # _workspace() ran at the start of this call
-        syn = d.S
-        for r, i in enumerate(herding_order(B, X, n_train, nf, k, d.herding)):
-            B.copy_row(X, i, syn, r, nf)
-        if hp["distill_iters"] > 0:
-            first, last = d.run(X, n_train, syn, k, self.rng, hp["distill_iters"],
-                                hp["distill_lr"], hp["distill_momentum"])
-        else:
-            first = last = 0.0
-        return syn, first, last
-
-    def _training_rows(self, X, n_train):
-        """Training row k is replay sample k % n (k < m n, the replay rows m times over, FORMAT.md
-        7.4), else new row k - m n of X. Returns the row count, the class weights (1 / rows of
-        the class) and, with replay noise, (m n, fit's fetch that adds it), else None."""
+    def _ncm_update(self):
+        """The nearest-mean head's logits a_c (q_c . x) + b_c = beta (2 mu_c . x - |mu_c|^2),
+        beta = ncm_weight / (2 ncm_var), mu_c = q_c * s_c the stored mean (FORMAT.md 4)."""
         rp = self.replay
-        c = len(self.classes) - 1
+        B = self.B
+        w = self.hp["ncm_weight"]
+        if not w or not self.classes or self.ncm_var <= 0.0:
+            self.net.ncm = None
+            return
+        beta = w / (2.0 * self.ncm_var)
+        buf = self._ws.buf if self._ws is not None else array("f", bytes(4 * self.n_features))
+        for c in range(len(self.classes)):
+            row = rp.mean_row(c)
+            rp.values(row, buf)
+            sq = 0.0
+            for j in range(self.n_features):
+                sq += buf[j] * buf[j]
+            B.put(self._ncm_a, 0, c, 2.0 * beta * rp.scale[row])
+            B.put(self._ncm_b, 0, c, -beta * sq)
+        self.net.ncm = (rp.view, rp.capacity, self._ncm_a, self._ncm_b)
+
+    def _training_rows(self, n_train):
+        """(rows, batch_rows) for fit: training row k is class k's mean for k < C, replay sample
+        (k - C) % n for k < C + m n (the replay rows m times over, FORMAT.md 7.4), else new row
+        k - C - m n; weight of a row = 1 / (rows of its class)."""
+        ws = self._work()
+        rp = self.replay
+        B = self.B
+        nf = self.n_features
+        X = ws.X
+        C = len(self.classes)
+        c = C - 1
+        n_rep = rp.n
         n_real = n_train if self.hp["train_on_real"] else 0
-        counts = [0] * len(self.classes)
-        for i in range(rp.n):
+        counts = [1] * C
+        for i in range(n_rep):
             counts[rp.cls[i]] += 1
-        m, noisy = 1, None
+        m, noise = 1, None
         if self.hp["replay_noise"] > 0:
             from . import noise as nz
-            t = self._noise
+            t = ws.noise
             assert t is not None  # allocated by _workspace() when replay_noise > 0
             m = nz.repeats(counts, n_real)
-            a = nz.amplitude(self.B, X, n_train, self.n_features, self._y, self._buf, self.hp["replay_noise"])
+            a = nz.amplitude(self._var_new, self.hp["replay_noise"])
             nz.refill(t, self.rng)
-            noisy = nz.fetch(self.B, rp, X, self.n_features, self._buf, t, self.rng, m * rp.n, a)
-        class_w = [0.0] * len(self.classes)
-        for y in range(len(class_w)):
-            class_w[y] = m * counts[y]
-        class_w[c] += n_real
-        for y in range(len(class_w)):
-            class_w[y] = 1.0 / class_w[y]
-        return m * rp.n + n_real, class_w, (m * rp.n, noisy) if noisy is not None else None
+            noise = (t, a)
+        class_w = [0.0] * C
+        for y in range(C):
+            class_w[y] = 1.0 / (counts[y] + (m - 1) * (counts[y] - 1) + (n_real if y == c else 0))
+        n_stored = C + m * n_rep
+        rng = self.rng
 
-    def _row_fetch(self, X, rows=None):
-        """fetch(k, M, r) for the net: row k (through the table `rows` when given) into row r of M."""
-        B = self.B
-        nf = self.n_features
-        buf = self._buf
-        rp = self.replay
-        n_rep = rp.n
-
-        def fetch(k, dst, r):
-            if rows is not None:
-                k = rows[k]
-            if k < n_rep:
-                rp.row_values(k, buf)
-                B.set_row(dst, r, buf, nf)
-            else:
-                B.copy_row(X, k - n_rep, dst, r, nf)
-        return fetch
-
-    def _row_label(self, rows=None, n_first=None):
-        rp = self.replay
-        n_rep = rp.n
-        n_first = n_rep if n_first is None else n_first  # replay rows (m times over) come first
-        c = len(self.classes) - 1
-
-        def label(k):
-            if rows is not None:
-                k = rows[k]
-            return rp.cls[k % n_rep] if k < n_first else c
-        return label
-
-    def _train(self, X, n_rows, class_w, log, noisy=None):
-        hp = self.hp
-        epochs = hp["epochs"]
-        every = max(1, epochs // 4)
-
-        def progress(e, total, loss):
-            if e % every == 0 or e == total:
-                log("train: epoch %d/%d loss %.4f (hidden %d)" % (e, total, loss, self.net.hidden[0]))
-        self.net.reset_momentum()
-        # noisy = (replay rows m times over, their fetch with noise) or None (FORMAT.md 7.4)
-        if noisy is None:
-            fetch, label = self._row_fetch(X), self._row_label()
-        else:
-            fetch, label = noisy[1], self._row_label(None, noisy[0])
-        return self.net.fit(fetch, label, class_w, n_rows, self._order, epochs, hp["lr"], hp["momentum"],
-                            self.rng, progress)
-
-    def _accuracy(self, X, val):
-        """The check: the worse of (a) the new class's accuracy on its held-out rows of X and
-        (b) the class-balanced accuracy of the older classes on their replay samples.
-        Taking the minimum keeps a poorly learned new class from hiding behind many old ones."""
-        c = len(self.classes) - 1
-        rp = self.replay
-        rows = self._rows
-        n = 0
-        for i in range(rp.n):
-            if rp.cls[i] != c:
-                rows[n] = i
-                n += 1
-        for i in val:
-            rows[n] = rp.n + i
-            n += 1
-        label = self._row_label(rows)
-        self.net.predict_into(self._row_fetch(X, rows), n, self._pred)
-        hit = [0] * len(self.classes)
-        tot = [0] * len(self.classes)
-        for k in range(n):
-            y = label(k)
-            tot[y] += 1
-            if self._pred[k] == y:
-                hit[y] += 1
-        new = hit[c] / tot[c] if tot[c] else 1.0
-        per = [hit[i] / tot[i] for i in range(c) if tot[i]]
-        old = sum(per) / len(per) if per else 1.0
-        return new if new < old else old
+        def batch_rows(order, i, cnt, Xb, bl, bw):
+            for r in range(cnt):
+                k = order[i + r]
+                if k < C:
+                    B.gather(Xb, r, rp.view, rp.capacity + k, nf, rp.scale[rp.capacity + k])
+                    y = k
+                elif k < n_stored:
+                    j = (k - C) % n_rep
+                    B.gather(Xb, r, rp.view, j, nf, rp.scale[j])
+                    y = rp.cls[j]
+                else:
+                    j = k - n_stored
+                    B.gather(Xb, r, X.view, j, nf, X.scale[j])
+                    y = c
+                if noise is not None and k < n_stored:
+                    B.add_window(Xb, r, noise[0], rng.below(NOISE_WINDOWS), nf, noise[1])
+                bl[r] = y
+                bw[r] = class_w[y]
+        return n_stored + n_real, batch_rows
 
     # ---- input ------------------------------------------------------------------
     def _check_label(self, label):
@@ -451,35 +554,8 @@ class Learner:
         if label in self.classes:
             raise ValueError("class %r is already learned; learn_class adds new classes only" % label)
 
-    def _features(self, samples, what):
-        """Validate samples and turn them into a matrix of network inputs."""
-        n = _length(samples)
-        if n is None or isinstance(samples, (str, bytes, bytearray, dict)):
-            raise TypeError("%s must be a list of samples (sequences of %d numbers)" % (what, self.n_inputs))
-        if n < MIN_SAMPLES:
-            raise ValueError("%s: %d given, at least %d are needed to learn a class" % (what, n, MIN_SAMPLES))
-        if n > self.max_samples:
-            raise ValueError("%s: %d given, this learner takes at most %d per call (max_samples)"
-                             % (what, n, self.max_samples))
-        # validation rows (FORMAT.md 7.1: i % val_every == val_every - 1) go after the
-        # training rows, so distillation and training read the first n_train rows in place
-        ve = self.hp["val_every"]
-        n_train = _train_rows(n, ve)
-        hold = n_train < n
-        t = 0
-        v = n_train
-        for i in range(n):
-            if hold and i % ve == ve - 1:
-                r = v
-                v += 1
-            else:
-                r = t
-                t += 1
-            self._feature_row(samples[i], "%s[%d]" % (what, i), self._X, r)
-        return self._X, n, n_train
-
-    def _feature_row(self, x, what, dst, r):
-        """Check one sample, scale it, run the front-end; the result goes to row r of dst."""
+    def _feature_row(self, x, what):
+        """Check one sample, scale it, run the front-end; the features end in row 0 of self._x."""
         ni = self.n_inputs
         n = _length(x)
         if n is None or isinstance(x, (str, bytes, bytearray, dict)):
@@ -511,7 +587,8 @@ class Learner:
             B.put(v, 0, j, a)
         if self._frontend is not None:
             v = self._frontend.apply(v, self._y)
-        B.copy_row(v, 0, dst, r, self.n_features)
+            if v is not self._x:
+                B.copy_row(v, 0, self._x, 0, self.n_features)
 
     # ---- state (for store.py) ---------------------------------------------------
     def _frontend_flops(self):
@@ -526,7 +603,8 @@ class Learner:
         for l in range(len(net.W)):
             dense.append((s[l + 1], s[l], _row_getter(B, net.W[l], s[l]), B.row(net.b[l], 0, s[l + 1])))
         head = (self.n_inputs, self.n_features, self.max_hidden, self.min_hidden, self.grow_step,
-                net.caps[-1], len(s) - 2, net.hidden[0], self.replay.budget, self.target, self.rng.state)
+                net.caps[-1], len(s) - 2, net.hidden[0], self.replay.budget, self.target, self.rng.state,
+                0, self.ncm_var)
         hypr = tuple(hp[k] for k, _ in HYPER)
         fe = self._frontend
         st = {"head": head, "hypr": hypr, "classes": self.classes, "offset": self.offset,
@@ -537,7 +615,7 @@ class Learner:
         return st
 
     def _apply(self, st):
-        """Set weights, classes and replay set from a decoded file state."""
+        """Set weights, classes, means and replay set from a decoded file state."""
         B = self.B
         net = self.net
         head = st["head"]
@@ -564,15 +642,21 @@ class Learner:
                 i += 1
         net.reset_momentum()
         self.classes = list(st["classes"])
+        rp = self.replay
         nf = st["replay"][0]
         if nf != self.n_features:
             raise store.FormatError("replay samples have %d features, expected %d" % (nf, self.n_features))
-        self.replay.n = 0
+        rp.n = 0
         for c, s, q in store.replay_rows(st["replay"]):
             if c >= n_classes:
                 raise store.FormatError("replay sample of unknown class %d" % c)
-            self.replay.add_raw(c, s, q)
+            rp.add_raw(c, s, q)
+        rp.n_means = 0
+        for c, s, q, count in store.mean_rows(st, n_classes):
+            rp.set_mean_raw(c, s, q, count)
+        self.ncm_var = head[12]
         self.rng.state = head[10] or 1
+        self._ncm_update()
         fe = self._frontend
         if st.get("file") and fe is not None and fe.streamed():  # read from the file it now names
             fe.point(st["file"], [f[0] for f in st["frontend"]])
@@ -581,9 +665,9 @@ class Learner:
         """The learner's file image in RAM: the undo copy of a learner that has no folder."""
         return store.encode(self._state())
 
-    def _restore(self, snapshot, cause):
-        self._X = None  # the learn workspace goes first: reloading needs blocks of chunk size
-        self._distiller = None
+    def _restore(self, snapshot, cause, drop_workspace):
+        if drop_workspace:  # the learn workspace goes first: reloading needs blocks of chunk size
+            self._ws = None
         if self._frontend is not None:
             self._frontend.close()
         gc.collect()
@@ -594,11 +678,44 @@ class Learner:
                 self._apply(store.decode(snapshot, "<snapshot>"))
         except Exception as e:
             # the files are untouched, but this object is not: say so rather than hide it
-            # the heap is too full or fragmented to read the file back: the files are intact
             raise RuntimeError("learn_class failed (%s: %s) and the learner in RAM could not be restored "
                                "(%s); its files are intact: tinycil.load() it again, then shrink "
                                "max_samples, max_hidden or embed_dim, or pass fewer samples"
                                % (type(cause).__name__, cause, e))
+
+
+class _Workspace:
+    """learn_class's buffers (FORMAT.md 8): the call's samples as int8 rows, the distiller, four
+    index tables, a row of floats, a parked int8 row and, with replay noise, its table."""
+
+    def __init__(self, B, nf, S, hp, C, cap):
+        ve = hp["val_every"]
+        # a class never distils more rows than one call trains on, nor more than its quota allows
+        most = max(_train_rows(S, ve), _train_rows(min(S, 2 * ve - 1), ve))
+        k = max(1, min(hp["max_per_class"] - 1, most))
+        self.distiller = Distiller(B, nf, k, hp["embed_dim"], hp["distill_momentum"] > 0)
+        order_rows = C + cap + S
+        self.noise = None
+        if hp["replay_noise"] > 0:
+            # the training order also holds the stored rows' repeats (FORMAT.md 7.4 and 8)
+            from . import noise as nz
+            order_rows = nz.order_rows(cap, S, C)
+            self.noise = nz.table(nf)
+        self.order = array("H", bytes(2 * order_rows))  # no list grows mid-call
+        self.rows = array("H", bytes(2 * (C + cap + S)))
+        self.lab = array("H", bytes(2 * (C + cap + S)))
+        self.pred = array("H", bytes(2 * (C + cap + S)))
+        self.buf = array("f", bytes(4 * nf))
+        self.park = array("b", bytes(nf))
+        self.X = Rows(B, nf, S)
+
+
+def _iterable(x):
+    try:
+        iter(x)
+        return True
+    except TypeError:
+        return False
 
 
 def _length(x):
@@ -644,7 +761,7 @@ def _check_path(path):
 
 def _vector(name, v, n):
     """n float32 values from one number or a sequence of n."""
-    out = array("f", bytearray(4 * n))
+    out = array("f", bytes(4 * n))
     if isinstance(v, (int, float)):
         for j in range(n):
             out[j] = v

@@ -1,11 +1,10 @@
-# The growable MLP: dense + ReLU hidden layers, softmax output.
-# Every buffer is allocated once at its maximum size (max_hidden, max_classes,
-# batch), so memory is known up front and growing allocates nothing; the kernels
-# work on the active top-left block of each matrix.
+# The growable MLP: dense + ReLU hidden layers, softmax output, plus the nearest-mean
+# head's fixed logits (FORMAT.md 4). Every buffer is allocated once at its maximum size
+# (max_hidden, max_classes, batch), so memory is known up front and growing allocates
+# nothing; the kernels work on the active top-left block of each matrix.
 from array import array
 
 from .rng import init_scale
-
 
 LOSS_LIMIT = 100.0  # an epoch's mean loss at or above this is divergence (FORMAT.md 4)
 
@@ -17,23 +16,19 @@ def xent_grad(B, Z, labels, weights, m, n, lse):
     a diverging fit shows as a huge loss in float64 too, not only as float32 overflow.
     `lse` is scratch of at least m floats."""
     wsum = 0.0
-    for r in range(m):
-        wsum += weights[r]
     loss = 0.0
     for r in range(m):
+        wsum += weights[r]
         loss -= weights[r] * B.get(Z, r, labels[r])
     B.softmax_rows(Z, m, n, lse)
     for r in range(m):
-        w = weights[r] / wsum
-        y = labels[r]
         loss += weights[r] * lse[r]
-        B.put(Z, r, y, B.get(Z, r, y) - 1.0)
-        B.scale_row(Z, r, n, w)
+    B.xent_delta(Z, labels, weights, m, n, 1.0 / wsum)
     return loss / wsum
 
 
 class Net:
-    def __init__(self, B, n_features, max_hidden, max_classes, n_layers=1, batch=16):
+    def __init__(self, B, n_features, max_hidden, max_classes, n_layers=1, batch=16, momentum=True):
         if n_layers < 1:
             raise ValueError("n_layers must be at least 1")
         self.B = B
@@ -43,15 +38,17 @@ class Net:
         n = len(self.caps) - 1  # number of weight layers
         self.W = [B.zeros(self.caps[l + 1], self.caps[l]) for l in range(n)]
         self.b = [B.zeros(1, self.caps[l + 1]) for l in range(n)]
-        self.VW = [B.zeros(self.caps[l + 1], self.caps[l]) for l in range(n)]
-        self.Vb = [B.zeros(1, self.caps[l + 1]) for l in range(n)]
+        # momentum buffers only when momentum is used: without, plain SGD needs none
+        self.VW = [B.zeros(self.caps[l + 1], self.caps[l]) for l in range(n)] if momentum else None
+        self.Vb = [B.zeros(1, self.caps[l + 1]) for l in range(n)] if momentum else None
         # activations of each layer's output, and their gradients
         self.A = [B.zeros(batch, self.caps[l + 1]) for l in range(n)]
         self.dA = [B.zeros(batch, self.caps[l + 1]) for l in range(n - 1)]
         self.Xb = B.zeros(batch, n_features)  # mini-batch input rows
-        self._bl = [0] * batch      # labels and weights of one mini-batch
-        self._bw = [0.0] * batch
-        self._lse = array("f", bytearray(4 * batch))  # per-row log-sum-exp of a batch
+        self.bl = [0] * batch      # labels and weights of one mini-batch
+        self.bw = [0.0] * batch
+        self._lse = array("f", bytes(4 * batch))  # per-row log-sum-exp of a batch
+        self.ncm: "tuple | None" = None  # (pool view, first mean row, a, b): the nearest-mean head (FORMAT.md 4)
 
     # ---- shape ---------------------------------------------------------------
     @property
@@ -67,9 +64,9 @@ class Net:
         return sum(s[l] * s[l + 1] + s[l + 1] for l in range(len(s) - 1))
 
     def flops(self):
-        # 2 FLOPs per multiply-add of the dense layers (FORMAT.md, "FLOPs")
+        # 2 FLOPs per multiply-add of the dense layers and the nearest-mean head (FORMAT.md 4)
         s = self.sizes
-        return sum(2 * s[l] * s[l + 1] for l in range(len(s) - 1))
+        return sum(2 * s[l] * s[l + 1] for l in range(len(s) - 1)) + (2 * s[0] * s[-1] if self.ncm else 0)
 
     # ---- growth (function-preserving) -----------------------------------------
     def _init_rows(self, l, r0, r1, rng):
@@ -80,9 +77,6 @@ class Net:
         B.round_f32(self.W[l], r0, r1, n_in)
         for r in range(r0, r1):
             B.put(self.b[l], 0, r, 0.0)
-            B.put(self.Vb[l], 0, r, 0.0)
-            for j in range(n_in):
-                B.put(self.VW[l], r, j, 0.0)
 
     def _zero_cols(self, l, c0, c1):
         # outgoing weights of new units start at zero: the net's function is unchanged
@@ -90,7 +84,6 @@ class Net:
         for r in range(self.sizes[l + 1]):
             for j in range(c0, c1):
                 B.put(self.W[l], r, j, 0.0)
-                B.put(self.VW[l], r, j, 0.0)
 
     def set_hidden(self, width, rng):
         """Widen every hidden layer to `width` units (never narrows)."""
@@ -121,10 +114,14 @@ class Net:
         for l in range(last + 1):
             B.linear(inp, self.W[l], self.b[l], self.A[l], m, s[l], s[l + 1], l < last)
             inp = self.A[l]
+        if self.ncm is not None:
+            P, p0, a, b = self.ncm
+            B.linear_q(X, P, p0, a, b, self.A[last], m, s[0], s[-1])
         return self.A[last]
 
     def step(self, X, labels, weights, m, lr, mu):
-        """One momentum-SGD step on a mini-batch of m rows; returns its loss."""
+        """One SGD step (with momentum mu when the net has momentum buffers) on a mini-batch
+        of m rows; returns its loss."""
         B = self.B
         s = self.sizes
         last = len(self.W) - 1
@@ -138,16 +135,21 @@ class Net:
                 B.fill(dX, m, s[l], 0.0)
                 B.matmul_acc(d, self.W[l], dX, m, s[l], s[l + 1])
                 B.relu_mask(dX, self.A[l - 1], m, s[l])
-            B.sgd_linear(self.W[l], self.VW[l], self.b[l], self.Vb[l], inp, d, m, s[l], s[l + 1], lr, mu)
+            VW, Vb = self.VW, self.Vb
+            B.sgd_linear(self.W[l], VW[l] if VW is not None else None, self.b[l], Vb[l] if Vb is not None else None,
+                         inp, d, m, s[l], s[l + 1], lr, mu)
             if dX is not None:
                 d = dX
         return loss
 
     def reset_momentum(self):
         B = self.B
+        VW, Vb = self.VW, self.Vb
+        if VW is None or Vb is None:
+            return
         for l in range(len(self.W)):
-            B.fill(self.VW[l], self.caps[l + 1], self.caps[l], 0.0)
-            B.fill(self.Vb[l], 1, self.caps[l + 1], 0.0)
+            B.fill(VW[l], self.caps[l + 1], self.caps[l], 0.0)
+            B.fill(Vb[l], 1, self.caps[l + 1], 0.0)
 
     def round_f32(self):
         """Round every weight to float32. Where the runtime float is wider (ulab on a float64
@@ -167,20 +169,20 @@ class Net:
                 return False
         return True
 
-    def fit(self, fetch, label, class_w, n, order, epochs, lr, mu, rng, log=None):
+    def fit(self, batch_rows, n, order, epochs, lr, mu, rng, log=None):
         """Train on n rows for `epochs` shuffled epochs.
 
-        fetch(k, M, r) puts row k into row r of M; label(k) is its class; class_w[c] the
-        weight of every row of class c; `order` is a preallocated array of at least n
-        slots (no list is grown here). Raises ArithmeticError when the loss turns
-        NaN/inf (divergence); the caller restores the previous model. Returns the last
-        epoch's mean loss.
+        batch_rows(order, i, m, Xb, labels, weights) puts rows order[i..i+m-1] into Xb with
+        their labels and weights; `order` is a preallocated array of at least n slots (no list
+        is grown here). Raises ArithmeticError on divergence (FORMAT.md 4); the caller
+        restores the previous model. Returns the last epoch's mean loss.
         """
         Xb = self.Xb
-        bl = self._bl
-        bw = self._bw
+        bl = self.bl
+        bw = self.bw
         for i in range(n):
             order[i] = i
+        self.reset_momentum()
         loss = 0.0
         for e in range(epochs):
             rng.shuffle(order, n)
@@ -189,12 +191,7 @@ class Net:
             i = 0
             while i < n:
                 m = min(self.batch, n - i)
-                for r in range(m):
-                    k = order[i + r]
-                    fetch(k, Xb, r)
-                    y = label(k)
-                    bl[r] = y
-                    bw[r] = class_w[y]
+                batch_rows(order, i, m, Xb, bl, bw)
                 total += self.step(Xb, bl, bw, m, lr, mu)
                 batches += 1
                 i += m
@@ -208,14 +205,13 @@ class Net:
         self.round_f32()
         return loss
 
-    def predict_into(self, fetch, n, out):
-        """Class indices of n rows given by fetch(k, M, r) into out[0..n-1], a batch at a time."""
+    def predict_into(self, batch_rows, n, out):
+        """Class indices of n rows into out[0..n-1], a batch at a time; batch_rows(None, i, m,
+        Xb, labels, weights) puts rows i..i+m-1 into Xb."""
         B = self.B
         i = 0
         while i < n:
             m = min(self.batch, n - i)
-            for r in range(m):
-                fetch(i + r, self.Xb, r)
-            for r, p in enumerate(B.argmax_rows(self.forward(self.Xb, m), m, self.sizes[-1])):
-                out[i + r] = p
+            batch_rows(None, i, m, self.Xb, self.bl, self.bw)
+            B.argmax_rows(self.forward(self.Xb, m), m, self.sizes[-1], out, i)
             i += m

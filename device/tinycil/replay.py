@@ -1,8 +1,9 @@
-# The distilled replay set: int8 samples with one float32 scale each, in one
-# fixed pool sized by the byte budget. Samples are kept grouped by class in
-# insertion order; when a new class needs room, every class keeps the first
-# `quota` of its samples (distillation orders them so a prefix is representative).
-# No class is ever dropped: a class that cannot keep one sample is refused.
+# Rows of int8 values with one float32 scale each (FORMAT.md 2's int8 rule), and the
+# replay set built on them: the replay samples, grouped by class in insertion order, and
+# one mean per class (the nearest-mean head, FORMAT.md 4), in one pool allocated when the
+# learner is made (FORMAT.md 6, 8). The byte budget buys `capacity` rows; a class's mean is
+# one of its quota. When a new class needs room, every class keeps the first samples of its
+# share (distillation orders them so a prefix is representative). No class is dropped.
 from array import array
 
 SCALE_BYTES = 4  # float32 scale stored with every sample
@@ -12,8 +13,29 @@ def sample_bytes(n_feat):
     return n_feat + SCALE_BYTES
 
 
-def quantize_row(values, n):
-    """(scale, int8 bytes) for one sample: symmetric, scale = max|x| / 127, q = floor(x/scale + 0.5)."""
+def _floor(x):
+    i = int(x)
+    return i - 1 if x < i else i
+
+
+_F32 = array("f", [0.0])
+
+
+def _put_bytes(dst, o, src, n):
+    # n signed bytes from any buffer into the array('b') dst at o
+    try:
+        dst[o:o + n] = src  # MicroPython takes any buffer
+    except TypeError:  # CPython (the host's tests import this module) wants an array
+        a = array("b")
+        a.frombytes(bytes(src))
+        dst[o:o + n] = a
+
+
+def quantize_into(values, n, q, o):
+    """FORMAT.md 2's int8 rule: values[0..n-1] into q[o..o+n-1] (an array('b')); returns the
+    float32 scale m / 127 (1.0 when every value is 0). The quotient v / scale is rounded to
+    float32 and then to the nearest integer exactly (halves up), so a float32 board and a
+    float64 runtime store the same bytes even where the quotient is a half."""
     m = 0.0
     for j in range(n):
         a = values[j]
@@ -21,82 +43,113 @@ def quantize_row(values, n):
             a = -a
         if a > m:
             m = a
-    scale = array("f", [m / 127.0 if m > 0.0 else 1.0])[0]  # rounded to float32 first
-    q = bytearray(n)
+    _F32[0] = m / 127.0 if m > 0.0 else 1.0
+    scale = _F32[0]
+    f = _F32
     for j in range(n):
-        v = int(_floor(values[j] / scale + 0.5))
-        if v > 127:
-            v = 127
-        elif v < -127:
-            v = -127
-        q[j] = v & 0xFF
-    return scale, q
+        f[0] = values[j] / scale
+        t = f[0]
+        v = _floor(t)
+        if t - v >= 0.5:
+            v += 1
+        q[o + j] = 127 if v > 127 else -127 if v < -127 else v
+    return scale
 
 
-def _floor(x):
-    i = int(x)
-    return i - 1 if x < i else i
+class Rows:
+    """`rows` int8 rows of n_feat values, a float32 scale each; `view` is the backend's int8
+    matrix over the same memory (the kernels' operand)."""
 
-
-class Replay:
-    def __init__(self, n_feat, budget_bytes, max_per_class=10):
+    def __init__(self, B, n_feat, rows):
         self.n_feat = n_feat
+        self.rows = rows
+        self.q = array("b", bytes(n_feat * rows))
+        self.scale = array("f", bytes(4 * rows))
+        self.view = B.pool_view(self.q, rows, n_feat) if rows else None
+
+    def put(self, row, values):
+        """Quantize values (n_feat of them) into row `row`."""
+        self.scale[row] = quantize_into(values, self.n_feat, self.q, row * self.n_feat)
+
+    def copy(self, src, dst, other=None):
+        """Row src of `other` (default: these rows) to row dst here."""
+        o = other or self
+        nf = self.n_feat
+        self.q[dst * nf:(dst + 1) * nf] = o.q[src * nf:(src + 1) * nf]
+        self.scale[dst] = o.scale[src]
+
+    def values(self, row, out):
+        """Dequantize row `row` into out[0..n_feat-1]."""
+        nf = self.n_feat
+        s = self.scale[row]
+        q = self.q
+        o = row * nf
+        for j in range(nf):
+            out[j] = q[o + j] * s
+
+
+class Replay(Rows):
+    """Rows [0, capacity): replay samples; [capacity, capacity + max_classes): class means."""
+
+    def __init__(self, B, n_feat, budget_bytes, max_per_class=10, max_classes=16):
         self.budget = budget_bytes
         self.max_per_class = max_per_class
         self.capacity = budget_bytes // sample_bytes(n_feat)
-        cap = self.capacity
-        self.cls = array("H", bytearray(2 * cap))   # class index of each slot
-        self.scale = array("f", bytearray(4 * cap))
-        self.q = bytearray(n_feat * cap)            # int8 samples, row-major
-        self.n = 0
+        Rows.__init__(self, B, n_feat, self.capacity + max_classes)
+        self.cls = array("H", bytes(2 * self.capacity))   # class of each replay sample
+        self.counts = array("I", bytes(4 * max_classes))  # real samples behind each mean
+        self.n = 0        # replay samples
+        self.n_means = 0  # classes (each has a mean)
 
     def bytes_used(self):
-        return self.n * sample_bytes(self.n_feat)
+        return (self.n + self.n_means) * sample_bytes(self.n_feat)
 
     def count(self, c):
-        k = 0
+        """Rows class c holds: its replay samples and its mean."""
+        k = 1 if c < self.n_means else 0
         for i in range(self.n):
             if self.cls[i] == c:
                 k += 1
         return k
 
     def quota(self, n_classes):
-        """Samples per class when n_classes share the budget (0: does not fit)."""
+        """Rows per class, its mean included, when n_classes share the budget (0: does not fit)."""
         if n_classes <= 0:
             return self.max_per_class
         q = self.capacity // n_classes
         return q if q < self.max_per_class else self.max_per_class
 
     def shrink_to(self, quota):
-        """Keep the first `quota` samples of every class; compact the pool in place."""
+        """Keep the first quota - 1 replay samples of every class (its mean is the other one)."""
         seen = {}
         w = 0
-        nf = self.n_feat
         for r in range(self.n):
             c = self.cls[r]
             k = seen.get(c, 0)
-            if k >= quota:
+            if k >= quota - 1:
                 continue
             seen[c] = k + 1
             if w != r:
                 self.cls[w] = c
-                self.scale[w] = self.scale[r]
-                self.q[w * nf:(w + 1) * nf] = self.q[r * nf:(r + 1) * nf]
+                self.copy(r, w)
             w += 1
         self.n = w
 
-    def add(self, c, B, M, k, first=0):
-        """Append rows first..first+k-1 of matrix M as samples of class c."""
-        if self.n + k > self.capacity:
-            raise ValueError("replay budget full: %d + %d samples > %d" % (self.n, k, self.capacity))
-        nf = self.n_feat
-        for r in range(first, first + k):
-            scale, q = quantize_row(B.row(M, r, nf), nf)
-            i = self.n
-            self.cls[i] = c
-            self.scale[i] = scale
-            self.q[i * nf:(i + 1) * nf] = q
-            self.n = i + 1
+    def add(self, c, src, other):
+        """Append row src of `other` (a Rows) as a replay sample of class c."""
+        if self.n >= self.capacity:
+            raise ValueError("replay budget full: %d samples" % self.capacity)
+        self.cls[self.n] = c
+        self.copy(src, self.n, other)
+        self.n += 1
+
+    def add_values(self, c, values):
+        """Append n_feat values (quantized) as a replay sample of class c."""
+        if self.n >= self.capacity:
+            raise ValueError("replay budget full: %d samples" % self.capacity)
+        self.cls[self.n] = c
+        self.put(self.n, values)
+        self.n += 1
 
     def add_raw(self, c, scale, qbytes):
         """Append one stored sample as read from a file."""
@@ -106,15 +159,24 @@ class Replay:
         nf = self.n_feat
         self.cls[i] = c
         self.scale[i] = scale
-        self.q[i * nf:(i + 1) * nf] = qbytes
+        _put_bytes(self.q, i * nf, qbytes, nf)
         self.n = i + 1
 
-    def row_values(self, i, out):
-        """Dequantize sample i into the list/array `out` (length n_feat)."""
+    def mean_row(self, c):
+        return self.capacity + c
+
+    def set_mean(self, c, values, count):
+        """Class c's mean (n_feat values) and the number of real samples behind it."""
+        self.put(self.capacity + c, values)
+        self.counts[c] = count
+        if c >= self.n_means:
+            self.n_means = c + 1
+
+    def set_mean_raw(self, c, scale, qbytes, count):
+        r = self.capacity + c
         nf = self.n_feat
-        s = self.scale[i]
-        q = self.q
-        o = i * nf
-        for j in range(nf):
-            v = q[o + j]
-            out[j] = (v - 256 if v > 127 else v) * s
+        self.scale[r] = scale
+        _put_bytes(self.q, r * nf, qbytes, nf)
+        self.counts[c] = count
+        if c >= self.n_means:
+            self.n_means = c + 1

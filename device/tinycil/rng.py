@@ -2,9 +2,9 @@
 # Specified in FORMAT.md so both sides draw the same numbers from the same seed;
 # ulab's own generator differs from NumPy's, so neither is used for anything that
 # must agree across runtimes.
-
 from array import array
 from math import sqrt
+from struct import pack_into
 
 _MASK = 0xFFFFFFFF
 _TO_UNIT = 1.0 / 8388608.0  # 2**-23: 24-bit draws are exact in float32
@@ -38,6 +38,33 @@ class Rng:
             j = self.below(i + 1)
             items[i], items[j] = items[j], items[i]
             i -= 1
+
+    def fill_bytes(self, buf, n):
+        # FORMAT.md 3: n random bytes into buf (an array('b')), four per draw, little-endian;
+        # the unused bytes of the last draw are dropped. One draw gives four values: a random
+        # matrix costs a quarter of the draws uniform() would. Machine code where the port has
+        # viper (a 32-bit state is a big integer to a 32-bit board's bytecode).
+        if _xorshift_bytes is not None:
+            _state[0] = self.state
+            _xorshift_bytes(buf, n, _state)  # pyright: ignore[reportArgumentType] (an array is a ptr32)
+            self.state = _state[0]
+            return
+        i = 0
+        while i + 4 <= n:
+            pack_into("<I", buf, i, self.next_u32())
+            i += 4
+        if i < n:
+            pack_into("<I", _tail, 0, self.next_u32())
+            for j in range(n - i):
+                buf[i + j] = _tail[j]
+
+
+_tail = array("b", bytes(4))
+_state = array("I", [0])
+try:
+    from ._viper import xorshift_bytes as _xorshift_bytes
+except (ImportError, SyntaxError, ValueError):
+    _xorshift_bytes = None
 
 
 def f32(v):

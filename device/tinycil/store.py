@@ -11,15 +11,20 @@ try:
 except ImportError:  # ports built without binascii.crc32
     crc32 = None
 
+from .limits import FORMAT_VERSION as VERSION
+
 MAGIC = b"TCIL"
-VERSION = 2   # 2 added replay_noise to HYPR; version 1 files read with replay_noise 0
 KIND_LEARNER = 1
 FILE = "learner.bin"
 BACKUP = "learner.bak"
 TEMP = "learner.tmp"
 
-HEAD = "<HHHHHHHHIfI"
-HYPR = "<ffHHHHffHHHf"
+# version 3 added flags and ncm_var to HEAD, ncm_weight to HYPR and the MEAN chunk; version
+# 2 added replay_noise to HYPR. Older files read with the added fields 0 (off): how they trained.
+HEAD = "<HHHHHHHHIfIHf"
+HEAD_V2 = "<HHHHHHHHIfI"
+HYPR = "<ffHHHHffHHHff"
+HYPR_V2 = "<ffHHHHffHHHf"
 HYPR_V1 = "<ffHHHHffHHH"
 ENC_F32 = 0
 ENC_INT8 = 1
@@ -98,14 +103,15 @@ def dense_size(n_out, n_in, encoding):
 
 def write_dense(w, n_out, n_in, row, bias, encoding):
     """Stream one DENS chunk; row(i) gives output unit i's weights, one row in RAM at a time."""
-    from .replay import quantize_row
     w.raw(b"DENS" + struct.pack("<I", dense_size(n_out, n_in, encoding)))
     w.raw(struct.pack("<HHBB", n_out, n_in, encoding, 0))
     if encoding == ENC_INT8:
+        from array import array
+        from .replay import quantize_into
         scales = []
+        q = array("b", bytes(n_in))
         for i in range(n_out):
-            s, q = quantize_row(row(i), n_in)
-            scales.append(s)
+            scales.append(quantize_into(row(i), n_in, q, 0))
             w.raw(q)
         w.raw(_f32(scales))
     else:
@@ -193,6 +199,12 @@ def write_to(f, state, encoding=ENC_F32):
         write_dense(w, n_out, n_in, row, bias, encoding)
     rp = state["replay"]
     nf = rp.n_feat
+    n = len(state["classes"])
+    w.raw(b"MEAN" + struct.pack("<IHH", 4 + n * (8 + nf), n, nf))
+    for c in range(n):
+        r = rp.mean_row(c)
+        w.raw(struct.pack("<If", rp.counts[c], rp.scale[r]))
+        w.raw(rp.q[r * nf:(r + 1) * nf])
     w.raw(b"RPLY" + struct.pack("<IHH", 4 + rp.n * (6 + nf), rp.n, nf))
     for i in range(rp.n):
         w.raw(struct.pack("<Hf", rp.cls[i], rp.scale[i]))
@@ -257,6 +269,17 @@ def replay_rows(replay):
         c, s = struct.unpack_from("<Hf", p, pos)
         yield c, s, m[pos + 6:pos + 6 + nf]
         pos += 6 + nf
+
+
+def mean_rows(st, n_classes):
+    """Yield (class, scale, int8 bytes, count) of a decoded MEAN chunk (nf, n, payload)."""
+    nf, n, p = st["means"]
+    m = memoryview(p)
+    pos = 4
+    for c in range(n):
+        count, s = struct.unpack_from("<If", p, pos)
+        yield c, s, m[pos + 8:pos + 8 + nf], count
+        pos += 8 + nf
 
 
 def dense_rows(layer):

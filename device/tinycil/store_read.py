@@ -3,8 +3,10 @@
 import struct
 from array import array
 
-from .store import (BACKUP, ENC_F32, ENC_INT8, FILE, HEAD, HYPR, HYPR_V1, KIND_LEARNER, MAGIC, VERSION,
-                    FormatError, _STRUCT_ERROR, _crc, _floats, dense_size, exists, join, replay_rows)
+from .limits import MAX_LABEL_BYTES
+from .store import (BACKUP, ENC_F32, ENC_INT8, FILE, HEAD, HEAD_V2, HYPR, HYPR_V1, HYPR_V2, KIND_LEARNER, MAGIC,
+                    VERSION, FormatError, _STRUCT_ERROR, _crc, _floats, dense_size, exists, join, mean_rows,
+                    replay_rows)
 
 
 def _header(data, name):
@@ -18,14 +20,14 @@ def _header(data, name):
     if bytes(data[:4]) != MAGIC:
         raise FormatError("%s: not a tinycil learner file (bad magic)" % name)
     ver, kind, _ = struct.unpack_from("<BBH", data, 4)
-    if ver not in (1, VERSION):
-        raise FormatError("%s: format version %d, this tinycil reads versions 1 and %d" % (name, ver, VERSION))
+    if not 1 <= ver <= VERSION:
+        raise FormatError("%s: format version %d, this tinycil reads versions 1 to %d" % (name, ver, VERSION))
     if kind != KIND_LEARNER:
         raise FormatError("%s: file kind %d is not a learner" % (name, kind))
 
 
-_TAGS = (b"HEAD", b"HYPR", b"CLAS", b"SCAL", b"FRNT", b"DENS", b"RPLY")
-_MAX_CHUNKS = 16   # a learner file has at most 11: 6 kinds once, DENS up to 5 times (FORMAT.md 2)
+_TAGS = (b"HEAD", b"HYPR", b"CLAS", b"SCAL", b"FRNT", b"DENS", b"MEAN", b"RPLY")
+_MAX_CHUNKS = 16   # a learner file has at most 12: 7 kinds once, DENS up to 5 times (FORMAT.md 2)
 
 
 class _Image:
@@ -158,10 +160,13 @@ def _decode(src, name, lazy=()):
     chunks = _parse(src, name, lazy)
     st = {}
     try:
-        st["head"] = struct.unpack(HEAD, _one(chunks, b"HEAD", name))
-        if src.read(4, 1)[0] == 1:  # version 1 had no replay_noise: 0 keeps its behaviour
-            st["hypr"] = struct.unpack(HYPR_V1, _one(chunks, b"HYPR", name)) + (0.0,)
+        ver = src.read(4, 1)[0]
+        if ver < 3:  # fields added since are 0 (off): how those files trained
+            st["head"] = struct.unpack(HEAD_V2, _one(chunks, b"HEAD", name)) + (0, 0.0)
+            hy = _one(chunks, b"HYPR", name)
+            st["hypr"] = (struct.unpack(HYPR_V1, hy) + (0.0,) if ver == 1 else struct.unpack(HYPR_V2, hy)) + (0.0,)
         else:
+            st["head"] = struct.unpack(HEAD, _one(chunks, b"HEAD", name))
             st["hypr"] = struct.unpack(HYPR, _one(chunks, b"HYPR", name))
         p = _one(chunks, b"CLAS", name)
         (n,) = struct.unpack_from("<H", p, 0)
@@ -195,12 +200,49 @@ def _decode(src, name, lazy=()):
         if len(p) != 4 + n * (6 + nf):
             raise FormatError("%s: RPLY chunk length" % name)
         st["replay"] = (nf, n, p)  # the payload itself: store.replay_rows walks it
+        st["means"] = _means(chunks, name, ver, st)
         _consistent(st, name)
     except FormatError:
         raise
     except (_STRUCT_ERROR, IndexError, ValueError) as e:  # ValueError: UnicodeError in names
         raise FormatError("%s: malformed chunk (%s: %s)" % (name, type(e).__name__, e))
     return st
+
+
+def _means(chunks, name, ver, st):
+    """The MEAN chunk as (nf, n, payload); a file older than version 3 has none: its class means
+    are then the means of its replay samples (FORMAT.md 2), built here into a MEAN payload."""
+    if ver >= 3:
+        p = _one(chunks, b"MEAN", name)
+        n, nf = struct.unpack_from("<HH", p, 0)
+        if len(p) != 4 + n * (8 + nf):
+            raise FormatError("%s: MEAN chunk length" % name)
+        return (nf, n, p)
+    if b"MEAN" in chunks:
+        raise FormatError("%s: a MEAN chunk in a version %d file" % (name, ver))
+    from .replay import quantize_into
+    nf, n, _ = st["replay"]
+    k = len(st["classes"])
+    p = bytearray(4 + k * (8 + nf))
+    struct.pack_into("<HH", p, 0, k, nf)
+    acc = array("f", bytes(4 * nf))
+    q = array("b", bytes(nf))
+    for c in range(k):
+        cnt = 0
+        for j in range(nf):
+            acc[j] = 0.0
+        for cc, s, qq in replay_rows(st["replay"]):
+            if cc == c:
+                cnt += 1
+                for j in range(nf):
+                    acc[j] += ((qq[j] - 256) if qq[j] > 127 else qq[j]) * s
+        for j in range(nf):
+            acc[j] = acc[j] / cnt if cnt else 0.0
+        s = quantize_into(acc, nf, q, 0)
+        o = 4 + c * (8 + nf)
+        struct.pack_into("<If", p, o, cnt, s)
+        p[o + 8:o + 8 + nf] = q
+    return (nf, k, p)
 
 
 def _f32_array(p, off, n):
@@ -223,7 +265,7 @@ def _consistent(st, name):
     """Cross-check a decoded state (CRC-valid is not enough: the writer may be wrong or
     hostile); every problem is a FormatError naming the file, so load falls back."""
     (n_inputs, n_features, max_hidden, min_hidden, grow_step, max_classes, n_layers, width,
-     memory_bytes, target, _rng) = st["head"]
+     memory_bytes, target, _rng, _flags, ncm_var) = st["head"]
 
     def bad(what):
         raise FormatError("%s: inconsistent learner (%s)" % (name, what))
@@ -237,11 +279,12 @@ def _consistent(st, name):
             bad("%s = %d, must be %d..%d" % (k, v, lo, hi))
     if not (_finite(target) and 0.0 <= target <= 1.0):
         bad("target accuracy %r" % target)
-    lr, mom, _ep, batch, _di, embed, dlr, dmom, _ve, _tr, _mpc, noise = st["hypr"]
-    if not (_finite(lr) and _finite(mom) and _finite(dlr) and _finite(dmom) and _finite(noise)):
+    lr, mom, _ep, batch, _di, embed, dlr, dmom, _ve, _tr, _mpc, noise, ncm = st["hypr"]
+    if not (_finite(lr) and _finite(mom) and _finite(dlr) and _finite(dmom) and _finite(noise) and _finite(ncm)
+            and _finite(ncm_var)):
         bad("non-finite hyperparameter")
-    if noise < 0:
-        bad("replay_noise %r, must be >= 0" % noise)
+    if noise < 0 or ncm < 0 or ncm_var < 0:
+        bad("replay_noise, ncm_weight and ncm_var must be >= 0")
     if batch < 1 or embed < 1:
         bad("batch and embed_dim must be >= 1")
     classes = st["classes"]
@@ -249,7 +292,7 @@ def _consistent(st, name):
     if n_classes > max_classes:
         bad("%d classes, max_classes %d" % (n_classes, max_classes))
     for c in classes:
-        if not c or len(c.encode("utf-8")) > 40:
+        if not c or len(c.encode("utf-8")) > MAX_LABEL_BYTES:
             bad("class name of %d bytes" % len(c.encode("utf-8")))
     if len(set(classes)) != n_classes:
         bad("duplicate class names")
@@ -281,6 +324,12 @@ def _consistent(st, name):
             bad("replay sample of class %d, the learner has %d classes" % (c, n_classes))
         if not _finite(sc):
             bad("non-finite replay scale")
+    mnf, mn, _p = st["means"]
+    if mnf != n_features or mn != n_classes:
+        bad("%d class means of %d features, expected %d of %d" % (mn, mnf, n_classes, n_features))
+    for _c, sc, _q, _count in mean_rows(st, n_classes):
+        if not _finite(sc):
+            bad("non-finite class mean scale")
 
 
 def read_state(p, lazy_frontend=False):

@@ -75,22 +75,31 @@ def describe(info):
 
 
 # ---- deploy ----------------------------------------------------------------------
-def package_files(mpy=False, workdir=None):
-    """[(name, bytes)] of the device package; with mpy, compiled by mpy-cross."""
+# viper (machine code) cannot be compiled without knowing the board's CPU: those modules go as
+# source, and the board compiles them for itself when they are imported
+SOURCE_ONLY = ("_viper.py",)
+
+
+def package_files(mpy=False):
+    """[(name, bytes)] of the device package; with mpy, compiled by mpy-cross (in a temporary
+    folder, removed again)."""
     src = DEVICE_DIR / PACKAGE
     files = sorted(p for p in src.glob("*.py"))
     if not mpy:
         return [(p.name, p.read_bytes()) for p in files]
     exe = mpy_cross_path()
-    out = Path(workdir or tempfile.mkdtemp(prefix="tinycil-mpy-"))
     result = []
-    for p in files:
-        dst = out / (p.stem + ".mpy")
-        r = subprocess.run([exe, "-o", str(dst), "-s", "%s/%s" % (PACKAGE, p.name), str(p)],
-                           capture_output=True, text=True)
-        if r.returncode != 0:
-            raise CliError("mpy-cross failed on %s: %s" % (p.name, r.stderr.strip()))
-        result.append((dst.name, dst.read_bytes()))
+    with tempfile.TemporaryDirectory(prefix="tinycil-mpy-") as out:
+        for p in files:
+            if p.name in SOURCE_ONLY:
+                result.append((p.name, p.read_bytes()))
+                continue
+            dst = Path(out) / (p.stem + ".mpy")
+            r = subprocess.run([exe, "-o", str(dst), "-s", "%s/%s" % (PACKAGE, p.name), str(p)],
+                               capture_output=True, text=True)
+            if r.returncode != 0:
+                raise CliError("mpy-cross failed on %s: %s" % (p.name, r.stderr.strip()))
+            result.append((dst.name, dst.read_bytes()))
     return result
 
 

@@ -75,7 +75,7 @@ def _cases(ds, lrn):
         "forward_x": feats, "forward_n": len(feats),
         "scores_x": ds.X_test[:10].astype(f32), "scores_n": 10,
         "step_x": feats[:12], "step_m": 12, "step_labels": [int(v) % 2 for v in ds.y_test[:12]],
-        "step_weights": [1.0 + (i % 3) for i in range(12)], "lr": 0.05, "mu": 0.9, "steps": 2,
+        "step_weights": [1.0 + (i % 3) for i in range(12)], "lr": 0.05, "mu": lrn.hp["momentum"], "steps": 2,
         "widen_to": 16, "widen_seed": 99,
         "distill_t": lrn.features(X2[:30]), "distill_n": 30, "distill_k": 6, "distill_seed": 7,
         "embed_dim": 32, "distill_iters": 40, "distill_lr": 0.3, "distill_mu": 0.5,
@@ -128,7 +128,7 @@ def _reference(cfg, lrn):
     res["widen_from"] = widen_from
     res["widen_change"] = float(np.abs(net.forward(cfg["forward_x"]) - before).max())
     res["widen_sizes"] = list(net.sizes)
-    T = cfg["distill_t"]
+    T = store.dequantize_rows(*store.quantize_rows(cfg["distill_t"]))  # int8 rows, as the board holds them
     res["herding"] = herding_order(T, cfg["distill_k"])
     S, first, last = distill(T, T[res["herding"]], Rng(cfg["distill_seed"]), cfg["distill_iters"],
                              cfg["embed_dim"], cfg["distill_lr"], cfg["distill_mu"])

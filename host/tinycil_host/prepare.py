@@ -161,6 +161,12 @@ def prepare_learner(dataset="digits", base_classes=(0, 1), out=None, *, max_hidd
     def tick(e, total, loss):
         bar.update(1, "loss %.4f" % loss)
 
+    # 2-3. every base class into its share of the replay budget: its mean and distilled rows
+    d_losses = []
+    for c, name in enumerate(names):
+        _k, first, last = lrn.store_class(name, F_tr[y_tr == c], quota)
+        d_losses.append((first, last))
+
     fixed_acc = None
     if target is None:
         # the fixed model: the same network at max_hidden from the start
@@ -169,6 +175,7 @@ def prepare_learner(dataset="digits", base_classes=(0, 1), out=None, *, max_hidd
         fixed.set_hidden(max_hidden, rng)
         for _ in idx:
             fixed.add_class(rng)
+        fixed.ncm = lrn.net.ncm  # the same nearest-mean head as the learner's
         fixed.fit(F_tr, y_tr, w_tr, base_epochs, hp["lr"], hp["momentum"], rng, tick)
         fixed_acc = balanced_accuracy(fixed.predict(F_val), y_val)
         target = max(0.0, fixed_acc - tolerance)
@@ -176,35 +183,28 @@ def prepare_learner(dataset="digits", base_classes=(0, 1), out=None, *, max_hidd
         raise PrepareError("--target must be an accuracy between 0 and 1")
     lrn.target = float(np.float32(target))
 
-    # size search: start small, widen (function-preserving) and retrain until the target is met
-    for name in names:
-        lrn.net.add_class(lrn.rng)
-        lrn.classes.append(name)
+    # 4-6. the size search: the learner's own train -> check -> grow, on the base classes' rows
+    # (checked on their validation split) instead of the replay set
     search = []
-    while True:
+
+    def retrain():
         try:
-            lrn.net.fit(F_tr, y_tr, w_tr, base_epochs, hp["lr"], hp["momentum"], lrn.rng, tick)
+            return lrn.net.fit(F_tr, y_tr, w_tr, base_epochs, hp["lr"], hp["momentum"], lrn.rng, tick)
         except ArithmeticError as e:
             raise PrepareError("base training failed: %s" % e)
+
+    def recheck():
         acc = balanced_accuracy(lrn.net.predict(F_val), y_val)
         search.append({"hidden": lrn.net.hidden[0], "val_accuracy": acc})
-        if acc >= target or lrn.net.hidden[0] >= max_hidden:
-            break
-        lrn.net.set_hidden(min(lrn.net.hidden[0] + grow_step, max_hidden), lrn.rng)
+        return acc
+    loss = retrain()
+    lrn.grow(recheck(), loss, target, retrain, recheck, lambda s: None)
     bar.close()
-
-    # distil every base class into its share of the replay budget
-    d_losses = []
-    for c in range(len(idx)):
-        T = F_tr[y_tr == c]
-        S, first, last = distill_class(T, min(quota, len(T)), lrn.rng, hp)
-        lrn.replay.add(c, S)
-        d_losses.append((first, last))
 
     acc_float = _accuracy(lrn, X_te, y_te)
     data_int8 = store.encode(lrn.state(), store.ENC_INT8)
     data_f32 = store.encode(lrn.state(), store.ENC_F32)
-    board = Learner.from_state(store.decode(data_int8), path=None)
+    board = Learner.from_state(store.decode(data_int8), path=None, max_samples=lrn.max_samples)
     acc_int8 = _accuracy(board, X_te, y_te)
     if out is not None:
         store.save_bytes(out, data_int8)

@@ -15,28 +15,35 @@ from pathlib import Path
 
 import numpy as np
 
+from .limits import FORMAT_VERSION as VERSION
+from .limits import MAX_LABEL_BYTES
+
 MAGIC = b"TCIL"
-VERSION = 2   # 2 added replay_noise to HYPR; version 1 files read with replay_noise 0
 KIND_LEARNER = 1
 FILE = "learner.bin"
 BACKUP = "learner.bak"
 TEMP = "learner.tmp"
 
-HEAD = "<HHHHHHHHIfI"
+# version 3 added flags and ncm_var to HEAD, ncm_weight to HYPR and the MEAN chunk; version 2
+# added replay_noise to HYPR. Older files read with the added fields 0 (off): how they trained.
+HEAD = "<HHHHHHHHIfIHf"
+HEAD_V2 = "<HHHHHHHHIfI"
 HEAD_KEYS = ("n_inputs", "n_features", "max_hidden", "min_hidden", "grow_step", "max_classes",
-             "n_layers", "hidden", "memory_bytes", "target", "rng_state")
-HYPR = "<ffHHHHffHHHf"
+             "n_layers", "hidden", "memory_bytes", "target", "rng_state", "flags", "ncm_var")
+HYPR = "<ffHHHHffHHHff"
+HYPR_V2 = "<ffHHHHffHHHf"
 HYPR_V1 = "<ffHHHHffHHH"
 HYPER_KEYS = ("lr", "momentum", "epochs", "batch", "distill_iters", "embed_dim", "distill_lr",
-              "distill_momentum", "val_every", "train_on_real", "max_per_class", "replay_noise")
-TAGS = (b"HEAD", b"HYPR", b"CLAS", b"SCAL", b"FRNT", b"DENS", b"RPLY")
+              "distill_momentum", "val_every", "train_on_real", "max_per_class", "replay_noise", "ncm_weight")
+TAGS = (b"HEAD", b"HYPR", b"CLAS", b"SCAL", b"FRNT", b"DENS", b"MEAN", b"RPLY")
 ENC_F32 = 0
 ENC_INT8 = 1
 
 # state = HEAD_KEYS + {"hyper": {HYPER_KEYS}, "classes": [str], "offset", "scale": f32 (n_inputs,),
 #   "frontend": [FrontLayer], "dense": [(W f32 (n_out, n_in), b f32 (n_out,))],
-#   "replay": Samples(cls u16 (n,), scale f32 (n,), q int8 (n, n_features))}
-STATE_KEYS = HEAD_KEYS + ("hyper", "classes", "offset", "scale", "frontend", "dense", "replay")
+#   "replay": Samples(cls u16 (n,), scale f32 (n,), q int8 (n, n_features)),
+#   "means": Samples(class u16 (C,), scale, q (C, n_features)), "counts": u32 (C,)}
+STATE_KEYS = HEAD_KEYS + ("hyper", "classes", "offset", "scale", "frontend", "dense", "replay", "means", "counts")
 
 
 class FormatError(ValueError):
@@ -80,15 +87,18 @@ class Samples:
 
 # ---- the one int8 rule (FORMAT.md "int8 quantization") ------------------------
 def quantize_rows(M):
-    """(scale f32 (rows,), q int8 (rows, cols)) for each row of M.
+    """(scale f32 (rows,), q int8 (rows, cols)) for each row of M (FORMAT.md's int8 rule).
 
-    Done in float64 on float32 values: floor(v / scale + 0.5) is then the same number
-    the board computes, so replay samples and int8 weights match byte for byte.
+    The quotient v / scale is a float32 division (correctly rounded, as on a board), then
+    rounded to the nearest integer exactly (halves up) in float64: replay samples and int8
+    weights match the board's byte for byte, also where the quotient is a half.
     """
-    M = np.asarray(M, dtype=np.float32).astype(np.float64)
-    m = np.abs(M).max(axis=1) if M.shape[1] else np.zeros(len(M))
-    scale = np.where(m > 0, m / 127.0, 1.0).astype(np.float32)
-    q = np.floor(M / scale.astype(np.float64)[:, None] + 0.5)
+    M = np.asarray(M, dtype=np.float32)
+    m = np.abs(M).max(axis=1) if M.shape[1] else np.zeros(len(M), np.float32)
+    scale = np.where(m > 0, m.astype(np.float64) / 127.0, 1.0).astype(np.float32)
+    t = (M / scale[:, None]).astype(np.float64)
+    q = np.floor(t)
+    q += (t - q) >= 0.5
     return scale, np.clip(q, -127, 127).astype(np.int8)
 
 
@@ -115,8 +125,8 @@ def encode(state, encoding=ENC_F32):
     names = [struct.pack("<H", len(state["classes"]))]
     for c in state["classes"]:
         b = c.encode("utf-8")
-        if not 1 <= len(b) <= 40:
-            raise ValueError("class name %r must be 1..40 bytes of UTF-8" % c)
+        if not 1 <= len(b) <= MAX_LABEL_BYTES:
+            raise ValueError("class name %r must be 1..%d bytes of UTF-8" % (c, MAX_LABEL_BYTES))
         names.append(struct.pack("<B", len(b)) + b)
     out.append(_chunk(b"CLAS", b"".join(names)))
     out.append(_chunk(b"SCAL", _f32(state["offset"]) + _f32(state["scale"])))
@@ -137,6 +147,11 @@ def encode(state, encoding=ENC_F32):
         out.append(_chunk(b"DENS", head + body))
     rp = state["replay"]
     n, nf = rp.q.shape
+    mm = state["means"]
+    p = [struct.pack("<HH", len(mm.q), nf)]
+    for c in range(len(mm.q)):
+        p.append(struct.pack("<If", int(state["counts"][c]), float(mm.scale[c])) + mm.q[c].tobytes())
+    out.append(_chunk(b"MEAN", b"".join(p)))
     p = [struct.pack("<HH", n, nf)]
     for i in range(n):
         p.append(struct.pack("<Hf", int(rp.cls[i]), float(rp.scale[i])) + rp.q[i].tobytes())
@@ -152,8 +167,8 @@ def _chunks(data, name):
     if len(data) < 8 or data[:4] != MAGIC:
         raise FormatError("%s: not a tinycil learner file (bad magic)" % name)
     ver, kind, _ = struct.unpack_from("<BBH", data, 4)
-    if ver not in (1, VERSION):
-        raise FormatError("%s: format version %d, this tinycil reads versions 1 and %d" % (name, ver, VERSION))
+    if not 1 <= ver <= VERSION:
+        raise FormatError("%s: format version %d, this tinycil reads versions 1 to %d" % (name, ver, VERSION))
     if kind != KIND_LEARNER:
         raise FormatError("%s: file kind %d is not a learner" % (name, kind))
     chunks = []
@@ -191,8 +206,16 @@ def _floats(p, off, n):
 
 def _hypr(version, payload):
     if version == 1:
-        return struct.unpack(HYPR_V1, payload) + (0.0,)
+        return struct.unpack(HYPR_V1, payload) + (0.0, 0.0)
+    if version == 2:
+        return struct.unpack(HYPR_V2, payload) + (0.0,)
     return struct.unpack(HYPR, payload)
+
+
+def _head(version, payload):
+    if version < 3:
+        return struct.unpack(HEAD_V2, payload) + (0, 0.0)
+    return struct.unpack(HEAD, payload)
 
 
 def decode(data, name="<bytes>"):
@@ -201,7 +224,7 @@ def decode(data, name="<bytes>"):
     chunks = _chunks(data, name)
     st = {}
     try:
-        st.update(zip(HEAD_KEYS, struct.unpack(HEAD, _one(chunks, b"HEAD", name))))
+        st.update(zip(HEAD_KEYS, _head(data[4], _one(chunks, b"HEAD", name))))
         st["hyper"] = dict(zip(HYPER_KEYS, _hypr(data[4], _one(chunks, b"HYPR", name))))
         p = _one(chunks, b"CLAS", name)
         (n,) = struct.unpack_from("<H", p, 0)
@@ -263,12 +286,43 @@ def decode(data, name="<bytes>"):
         rec = np.frombuffer(p, dtype=np.dtype([("c", "<u2"), ("s", "<f4"), ("q", "i1", (nf,))]),
                             count=n, offset=4)
         st["replay"] = Samples(rec["c"], rec["s"], rec["q"].reshape(n, nf))
+        st["means"], st["counts"] = _means(chunks, name, data[4], st)
     except (struct.error, IndexError, ValueError, UnicodeDecodeError) as e:
         if isinstance(e, FormatError):
             raise
         raise FormatError("%s: malformed chunk (%s)" % (name, e))
     _check_shapes(st, name)
     return st
+
+
+def _means(chunks, name, version, st):
+    """(means Samples, counts) from the MEAN chunk; a file older than version 3 has none: its class
+    means are then the means of its replay samples, counts their number (FORMAT.md 2)."""
+    k = len(st["classes"])
+    nf = st["n_features"]
+    if version < 3:
+        if any(t == b"MEAN" for t, _ in chunks):
+            raise FormatError("%s: a MEAN chunk in a version %d file" % (name, version))
+        rp = st["replay"]
+        vals = rp.values()
+        means, counts = np.zeros((k, nf), np.float32), np.zeros(k, np.uint32)
+        for c in range(k):
+            rows = vals[rp.cls == c]
+            counts[c] = len(rows)
+            q, sc = rp.q[rp.cls == c], rp.scale[rp.cls == c]
+            if len(rows):  # float32 sums of exact products, in sample order, as the board's reader
+                acc = np.zeros(nf, np.float32)
+                for qq, ss in zip(q, sc):
+                    acc = (acc.astype(np.float64) + qq.astype(np.float64) * float(ss)).astype(np.float32)
+                means[c] = (acc / np.float32(len(rows))).astype(np.float32)
+        scale, q = quantize_rows(means)
+        return Samples(np.arange(k), scale, q), counts
+    p = _one(chunks, b"MEAN", name)
+    n, mnf = struct.unpack_from("<HH", p, 0)
+    if len(p) != 4 + n * (8 + mnf) or n != k or mnf != nf:
+        raise FormatError("%s: MEAN chunk length" % name)
+    rec = np.frombuffer(p, dtype=np.dtype([("n", "<u4"), ("s", "<f4"), ("q", "i1", (nf,))]), count=n, offset=4)
+    return Samples(np.arange(n), rec["s"], rec["q"].reshape(n, nf)), rec["n"].astype(np.uint32)
 
 
 def _check_shapes(st, name):

@@ -18,9 +18,7 @@ def learn_digits(ctx, seed=None, verbose=True):
     opts = {} if seed is None else {"seed": seed}
     l = tinycil.new(d.n_features, path=path, backend=ctx["backend"], max_hidden=32, memory_bytes=6400, **opts)
     for c in range(d.n_classes):
-        rows = d.train(c, 50)
-        rep = l.learn_class(str(c), rows, verbose=False)
-        rows = None
+        rep = l.learn_class(str(c), d.train(c, 50), verbose=False)  # rows read one at a time
         gc.collect()
         if verbose:
             print("  class %d: check %.3f hidden %r replay %d B, %.1f s" % (

@@ -43,11 +43,90 @@ def test_linear_and_backward(ctx):
     for r in range(m):
         for j in range(n_in):
             approx(B.get(dX, r, j), dx0[r][j] + sum(dy[r][i] * w[i][j] for i in range(n_out)), TOL, "matmul_acc")
-    out = B.zeros(1, n_out + 1)
-    B.relu_mean(X, m, W, n_in, n_out, out)
-    for i in range(n_out):
-        want = sum(max(0.0, sum(w[i][j] * x[r][j] for j in range(n_in))) for r in range(m)) / m
-        approx(B.get(out, 0, i), want, TOL, "relu_mean")
+
+
+def _pool(B, rows, nf, seed):
+    from tinycil.replay import Rows
+    P = Rows(B, nf, rows)
+    r = Rng(seed)
+    for i in range(rows):
+        P.put(i, [r.uniform() * (i + 1) for _ in range(nf)])
+    return P
+
+
+def _deq(P, i):
+    out = [0.0] * P.n_feat
+    P.values(i, out)
+    return out
+
+
+def test_int8_row_kernels(ctx):
+    # the pool's rows: gather, the nearest-mean head's logits, the per-feature range
+    B = tinycil.backend.get(ctx["backend"])
+    nf = 5
+    P = _pool(B, 6, nf, 4)
+    X = B.zeros(3, nf + 1)
+    for r, k in enumerate((4, 0, 2)):
+        B.gather(X, r, P.view, k, nf, P.scale[k])
+        want = _deq(P, k)
+        for j in range(nf):
+            approx(B.get(X, r, j), want[j], TOL, "gather")
+    a, b = B.zeros(1, 4), B.zeros(1, 4)
+    for c in range(3):
+        B.put(a, 0, c, 0.5 + c)
+        B.put(b, 0, c, -1.0 * c)
+    Y = B.zeros(3, 4)
+    B.fill(Y, 3, 3, 1.0)
+    B.linear_q(X, P.view, 3, a, b, Y, 3, nf, 3)
+    for r in range(3):
+        x = [B.get(X, r, j) for j in range(nf)]
+        for c in range(3):
+            q = [P.q[(3 + c) * nf + j] for j in range(nf)]
+            approx(B.get(Y, r, c), 1.0 + (0.5 + c) * sum(x[j] * q[j] for j in range(nf)) - c, TOL, "linear_q")
+    lo, hi = B.zeros(1, nf), B.zeros(1, nf)
+    B.col_range_q(P.view, 1, 4, nf, P.scale, lo, hi)
+    for j in range(nf):
+        vals = [_deq(P, i)[j] for i in range(1, 5)]
+        approx(B.get(lo, 0, j), min(vals), TOL, "col_range_q lo")
+        approx(B.get(hi, 0, j), max(vals), TOL, "col_range_q hi")
+
+
+def test_int8_embedding_kernels(ctx):
+    # distribution matching's random layer E is int8 (FORMAT.md 5)
+    from array import array
+    B = tinycil.backend.get(ctx["backend"])
+    nf, c, n, k = 6, 3, 5, 2
+    P = _pool(B, n + 1, nf, 8)
+    buf = array("b", bytes(c * nf))
+    Rng(2).fill_bytes(buf, c * nf)
+    E = B.int8_view(buf, c, nf)
+    out = B.zeros(1, c + 1)
+    B.relu_mean_qq(P.view, 1, n, B.row_scales(P.scale, 1, n), E, nf, c, out)
+    for u in range(c):
+        want = sum(max(0.0, sum(_deq(P, i)[j] * buf[u * nf + j] for j in range(nf))) for i in range(1, n + 1)) / n
+        approx(B.get(out, 0, u), want, TOL, "relu_mean_qq")
+    rng = Rng(3)
+    S = _mat(B, k, nf, rng)
+    s = _get(B, S, k, nf)
+    H = B.zeros(k, c)
+    B.linear_e(S, E, H, k, nf, c)
+    for r in range(k):
+        for u in range(c):
+            approx(B.get(H, r, u), max(0.0, sum(s[r][j] * buf[u * nf + j] for j in range(nf))), TOL, "linear_e")
+    G = _mat(B, k, nf, rng)
+    g0 = _get(B, G, k, nf)
+    B.matmul_acc_e(H, E, G, k, nf, c)
+    for r in range(k):
+        for j in range(nf):
+            want = g0[r][j] + sum(B.get(H, r, u) * buf[u * nf + j] for u in range(c))
+            approx(B.get(G, r, j), want, TOL, "matmul_acc_e")
+    # the bytes of a draw, little-endian, as int8 (FORMAT.md 3)
+    r1, r2 = Rng(2), Rng(2)
+    b5 = array("b", bytes(5))
+    r1.fill_bytes(b5, 5)
+    x, y = r2.next_u32(), r2.next_u32()
+    want = [(v >> (8 * i)) & 255 for v in (x,) for i in range(4)] + [y & 255]
+    check([v & 255 for v in b5] == want and r1.state == r2.state, "fill_bytes")
 
 
 def test_softmax_xent_sgd(ctx):
@@ -77,6 +156,12 @@ def test_softmax_xent_sgd(ctx):
             v = 0.9 * v0[i][j] - 0.1 * g[i][j]
             approx(B.get(V, i, j), v, TOL, "momentum")
             approx(B.get(W, i, j), w0[i][j] + v, TOL, "sgd")
+    W2, G2 = _mat(B, 2, 2, rng), _mat(B, 2, 2, rng)
+    w2, g2 = _get(B, W2, 2, 2), _get(B, G2, 2, 2)
+    B.sgd(W2, None, G2, 2, 2, 0.1, 0.0)
+    for i in range(2):
+        for j in range(2):
+            approx(B.get(W2, i, j), w2[i][j] - 0.1 * g2[i][j], TOL, "plain sgd")
     # the fused layer step equals computing the gradient and then stepping
     X = _mat(B, 3, 4, rng)
     dY = _mat(B, 3, 2, rng)
@@ -94,6 +179,15 @@ def test_softmax_xent_sgd(ctx):
             v = 0.9 * v0[i][j] - 0.1 * sum(dy[r][i] * x[r][j] for r in range(3))
             approx(B.get(V, i, j), v, TOL, "fused momentum")
             approx(B.get(W, i, j), w0[i][j] + v, TOL, "fused sgd")
+    # and without momentum buffers: W -= lr * G
+    W = _mat(B, 2, 4, rng)
+    b = _mat(B, 1, 2, rng)
+    w0, b0 = _get(B, W, 2, 4), _get(B, b, 1, 2)[0]
+    B.sgd_linear(W, None, b, None, X, dY, 3, 4, 2, 0.1, 0.0)
+    for i in range(2):
+        approx(B.get(b, 0, i), b0[i] - 0.1 * sum(dy[r][i] for r in range(3)), TOL, "plain fused bias")
+        for j in range(4):
+            approx(B.get(W, i, j), w0[i][j] - 0.1 * sum(dy[r][i] * x[r][j] for r in range(3)), TOL, "plain fused sgd")
 
 
 def test_small_helpers(ctx):
@@ -106,7 +200,9 @@ def test_small_helpers(ctx):
     for j in range(4):
         approx(B.get(out, 0, j), sum(h[r][j] for r in range(3)) / 3, TOL, "col_mean")
     approx(B.sumsq(H, 3, 4), sum(v * v for r in h for v in r), TOL, "sumsq")
-    check(B.argmax_rows(H, 3, 4) == [r.index(max(r)) for r in h], "argmax_rows")
+    idx = [0] * 4
+    B.argmax_rows(H, 3, 4, idx, 1)
+    check(idx[1:] == [r.index(max(r)) for r in h], "argmax_rows")
     check(B.all_finite(H, 3, 4), "all_finite on finite values")
     B.put(H, 1, 1, float("nan"))
     check(not B.all_finite(H, 3, 4), "all_finite missed a NaN")

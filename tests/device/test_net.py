@@ -71,21 +71,47 @@ def test_gradient_matches_finite_differences(ctx):
         approx(grad[i][j], (lp - lm) / (2 * eps), 2e-2, "dL/dW[%d,%d]" % (i, j))
 
 
+def _batch_rows(B, X, labels, nf):
+    def rows(order, i, m, Xb, bl, bw):
+        for r in range(m):
+            k = order[i + r] if order is not None else i + r
+            B.copy_row(X, k, Xb, r, nf)
+            bl[r] = labels[k]
+            bw[r] = 1.0
+    return rows
+
+
 def test_fit_lowers_loss(ctx):
     B, rng, net, X = _setup(ctx)
     labels = [0, 1, 2, 0]
-
-    def fetch(k, dst, r):
-        B.copy_row(X, k, dst, r, 6)
     from array import array
-    order = array("H", bytearray(8))
-    label = lambda k: labels[k]  # noqa: E731 (MicroPython lists have no __getitem__ attribute)
-    first = net.fit(fetch, label, [1.0] * 3, 4, order, 1, 0.05, 0.9, rng)
-    last = net.fit(fetch, label, [1.0] * 3, 4, order, 40, 0.05, 0.9, rng)
+    order = array("H", bytes(8))
+    rows = _batch_rows(B, X, labels, 6)
+    first = net.fit(rows, 4, order, 1, 0.05, 0.9, rng)
+    last = net.fit(rows, 4, order, 40, 0.05, 0.9, rng)
     check(last < first * 0.5, "loss %f -> %f" % (first, last))
-    pred = array("H", bytearray(8))
-    net.predict_into(fetch, 4, pred)
+    pred = array("H", bytes(8))
+    net.predict_into(rows, 4, pred)
     check(list(pred) == labels, "does not fit 4 samples")
+
+
+def test_plain_sgd_without_momentum_buffers(ctx):
+    # momentum 0: the net allocates no velocity buffers and still learns
+    B = tinycil.backend.get(ctx["backend"])
+    rng = Rng(11)
+    net = Net(B, 6, 12, 5, 1, 4, momentum=False)
+    check(net.VW is None and net.Vb is None, "velocity buffers allocated")
+    net.set_hidden(4, rng)
+    for _ in range(3):
+        net.add_class(rng)
+    X = B.zeros(4, 6)
+    B.fill_uniform(X, 0, 4, 0, 6, rng, 1.0)
+    from array import array
+    order = array("H", bytes(8))
+    rows = _batch_rows(B, X, [0, 1, 2, 0], 6)
+    first = net.fit(rows, 4, order, 1, 0.3, 0.0, rng)
+    last = net.fit(rows, 4, order, 60, 0.3, 0.0, rng)
+    check(last < first * 0.5, "loss %f -> %f" % (first, last))
 
 
 def test_divergence_is_detected_by_the_loss_not_by_overflow(ctx):
@@ -93,14 +119,10 @@ def test_divergence_is_detected_by_the_loss_not_by_overflow(ctx):
     # (log-sum-exp, no ceiling) leaves LOSS_LIMIT and fit raises ArithmeticError
     from tinycil.net import LOSS_LIMIT
     B, rng, net, X = _setup(ctx)
-    labels = [0, 1, 2, 0]
-
-    def fetch(k, dst, r):
-        B.copy_row(X, k, dst, r, 6)
     from array import array
-    order = array("H", bytearray(8))
+    order = array("H", bytes(8))
     try:
-        net.fit(fetch, lambda k: labels[k], [1.0] * 3, 4, order, 3, 1e6, 0.0, rng)
+        net.fit(_batch_rows(B, X, [0, 1, 2, 0], 6), 4, order, 3, 1e6, 0.0, rng)
     except ArithmeticError as e:
         check("diverged" in str(e) or "non-finite" in str(e), "message %r" % e)
     else:

@@ -63,18 +63,17 @@ class Digits:
             self.test_pos = pos + self.n_test
 
     def train(self, c, limit=None):
+        """Yield class c's training rows one at a time (one row in RAM, reused: learn_class
+        reads each row before the next is made)."""
         pos, n = self.offsets[c]
         if limit is not None and limit < n:
             n = limit
-        rows = []
         with open(self.path, "rb") as f:
             f.seek(pos)
-            zero = bytes(4 * self.n_features)
+            row = array("f", bytes(4 * self.n_features))
             for _ in range(n):
-                a = array("f", zero)  # a raw copy: no temporary objects between the rows
-                f.readinto(a)
-                rows.append(a)
-        return rows
+                f.readinto(row)
+                yield row
 
     def test_rows(self):
         """Yield (label, row) for the test set, one row in RAM at a time."""

@@ -317,6 +317,7 @@ class NaiveMethod(Method, _Counting):
 
     def start(self):
         self.l = copy.deepcopy(self.base.prepared["fixed"])
+        self.l.net.ncm = None  # it stores nothing, so no class means either
         self.classes = list(self.base.base_classes)
         self.rows = []   # (features, class index) kept by joint training
         if self.keep_all:

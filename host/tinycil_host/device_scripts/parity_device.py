@@ -12,6 +12,7 @@ import tinycil
 from tinycil import store
 from tinycil.rng import Rng
 from tinycil.distill import Distiller, herding_order
+from tinycil.replay import Rows
 
 W = sys.argv[1]
 cfg = json.load(open(W + "/input.json"))
@@ -98,19 +99,21 @@ out["widen_sizes"] = list(net.sizes)
 l = net = None
 gc.collect()
 
-# distillation of one class from the same rows and seed
+# distillation of one class from the same rows and seed (stored as int8 rows, as learn_class does)
 T = rd("distill_t")
 n = cfg["distill_n"]
 k = cfg["distill_k"]
-real = B.zeros(n, nf)
+real = Rows(B, nf, n)
 for i in range(n):
-    B.set_row(real, i, T[i * nf:(i + 1) * nf], nf)
-order = herding_order(B, real, n, nf, k)
+    real.put(i, T[i * nf:(i + 1) * nf])
+order = herding_order(B, real, 0, n, k, B.herding_work(nf))
 syn = B.zeros(k, nf)
+buf = array("f", bytes(4 * nf))
 for i, j in enumerate(order):
-    B.copy_row(real, j, syn, i, nf)
-d = Distiller(B, nf, k, cfg["embed_dim"])
-first, last = d.run(real, n, syn, k, Rng(cfg["distill_seed"]), cfg["distill_iters"], cfg["distill_lr"],
+    real.values(j, buf)
+    B.set_row(syn, i, buf, nf)
+d = Distiller(B, nf, k, cfg["embed_dim"], cfg["distill_mu"] > 0)
+first, last = d.run(real, 0, n, syn, k, Rng(cfg["distill_seed"]), cfg["distill_iters"], cfg["distill_lr"],
                     cfg["distill_mu"])
 out["herding"] = order
 out["distill_loss"] = [first, last]
@@ -125,7 +128,7 @@ gc.collect()
 l = tinycil.from_state(store.load_state(cfg["learner"], log=None), path=W + "/dev_learn", backend=cfg.get("backend"))
 X = rd("learn_x")
 ni = l.n_inputs
-samples = [X[i * ni:(i + 1) * ni] for i in range(cfg["learn_n"])]
+samples = (X[i * ni:(i + 1) * ni] for i in range(cfg["learn_n"]))  # a generator: read once
 rep = l.learn_class(cfg["learn_label"], samples, target=cfg["learn_target"], verbose=False, seed=cfg["learn_seed"])
 out["learn"] = dict((key, rep[key]) for key in ("accuracy", "hidden", "hidden_before", "train_loss", "distill_loss",
                                                "synthetic_samples", "held_out_kept", "validation_samples"))

@@ -12,18 +12,9 @@ from .replay import Replay, sample_bytes
 from .rng import Rng
 
 F32 = np.float32
-MIN_SAMPLES = 3
-MAX_SAMPLES = 200
-BOARD_MAX_SAMPLES = 64   # the device's default max_samples: the samples one learn_class call can take
-MAX_ABS = 1000.0
-MAX_LABEL_BYTES = 40
+from ..limits import HYPER, MAX_ABS, MAX_LABEL_BYTES, MAX_SAMPLES, MIN_SAMPLES  # noqa: E402
 
-# keyword -> default, in the order of the file's HYPR chunk (FORMAT.md, HYPR)
-HYPER = (
-    ("lr", 0.05), ("momentum", 0.9), ("epochs", 10), ("batch", 16),
-    ("distill_iters", 40), ("embed_dim", 32), ("distill_lr", 0.3), ("distill_momentum", 0.5),
-    ("val_every", 5), ("train_on_real", 1), ("max_per_class", 10), ("replay_noise", 0.0),
-)
+BOARD_MAX_SAMPLES = MAX_SAMPLES   # the device's default max_samples (kept for older callers)
 
 
 def train_rows(n, val_every):
@@ -45,7 +36,7 @@ class Learner:
 
     def __init__(self, n_inputs, n_features=None, max_hidden=32, min_hidden=8, grow_step=8,
                  max_classes=16, n_layers=1, memory_bytes=6400, target=0.95, path=None, seed=1,
-                 input_offset=None, input_scale=None, frontend=None, **hyper):
+                 input_offset=None, input_scale=None, frontend=None, max_samples=MAX_SAMPLES, **hyper):
         frontend = list(frontend or [])
         if n_features is None:
             n_features = frontend[-1].n_out if frontend else n_inputs
@@ -54,6 +45,9 @@ class Learner:
         if not 0.0 <= target <= 1.0:
             raise ValueError("target must be an accuracy between 0 and 1")
         self.hp = {k: hyper.pop(k, v) for k, v in HYPER}
+        for k, v in HYPER:
+            if isinstance(v, float):  # float32, as the file stores them (and the board holds them)
+                self.hp[k] = float(F32(self.hp[k]))
         if hyper:
             raise TypeError("unknown option(s): %s" % ", ".join(sorted(hyper)))
         self.n_inputs = n_inputs
@@ -65,6 +59,8 @@ class Learner:
         self.path = path
         self.rng = Rng(seed)
         self.classes = []
+        self.max_samples = max_samples
+        self.ncm_var = 0.0   # pooled within-class variance of the features (FORMAT.md 4)
         self.offset = _vector(input_offset, 0.0, n_inputs)
         self.scale = _vector(input_scale, 1.0, n_inputs)
         self.frontend = frontend
@@ -129,27 +125,27 @@ class Learner:
         }
 
     def learn_class(self, label, samples, target=None, verbose=False, seed=None):
-        """Learn a new class from 3..200 samples (rows of n_inputs numbers); returns the report."""
+        """Learn a new class from MIN_SAMPLES..max_samples samples (rows of n_inputs numbers)."""
         log = (lambda s: print("tinycil:", s)) if verbose else (lambda s: None)
         self._check_label(label)
         if target is None:
             target = self.target
         elif not 0.0 <= target <= 1.0:
             raise ValueError("target must be an accuracy between 0 and 1")
-        if seed is not None:
-            self.rng = Rng(seed)
         if len(self.classes) >= self.net.caps[-1]:
             raise ValueError("this learner holds at most %d classes (max_classes)" % self.net.caps[-1])
         quota = self.replay.quota(len(self.classes) + 1)
         if quota < 1:
             raise ValueError("memory_bytes=%d holds %d samples: not one per class for %d classes"
                              % (self.replay.budget, self.replay.capacity, len(self.classes) + 1))
-        X = self._validated(samples)
+        X, n_train = self.split(samples)
+        if seed is not None:
+            self.rng = Rng(seed)
         snapshot = self._snapshot()
         lr0 = self.hp["lr"]
         for attempt in range(2):
             try:
-                report = self._cycle(label, X, quota, float(target), log)
+                report = self._cycle(label, X, n_train, quota, float(target), log)
                 report["lr_halved"] = attempt == 1
                 return report
             except ArithmeticError as e:
@@ -162,103 +158,159 @@ class Learner:
                 # rate, which the learner keeps
                 self.hp["lr"] = self.hp["lr"] / 2
                 log("%s: retrying at lr %g" % (e, self.hp["lr"]))
+                if seed is not None:
+                    self.rng = Rng(seed)
             except BaseException:
                 self._restore(snapshot)
                 raise
 
-    # ---- the cycle ----
-    def _cycle(self, label, X, quota, target, log):
-        hp = self.hp
+    # ---- the cycle (FORMAT.md 7) ----
+    def _cycle(self, label, X, n_train, quota, target, log):
         n = len(X)
         c = len(self.classes)
-        train, val = split_rows(n, hp["val_every"])
-        check_rows = X[val if val else train]
         hidden_before = self.net.hidden[0]
-
-        # 1. distil
-        k = min(quota, len(train))
-        S, d_first, d_last = distill_class(X[train], k, self.rng, hp)
-        log("distil %r: %d samples -> %d synthetic, matching loss %.4f -> %.4f" % (label, len(train), k, d_first, d_last))
-        # 2. make room, store, new output unit
-        self.replay.shrink_to(quota)
-        self.replay.add(c, S)
-        self.net.add_class(self.rng)
-        self.classes.append(label)
-        # 3. train, 4. check, 5. grow while needed
-        Xt, yt, wt, noise = self._training_rows(X[train])
-        loss = self._train(Xt, yt, wt, log, noise)
-        acc = self._accuracy(check_rows)
+        T = X[:n_train]
+        # 2. distil, 3. make room
+        k, d_first, d_last = self.store_class(label, T, quota)
+        log("distil %r: %d samples -> mean + %d synthetic, matching loss %.4f -> %.4f"
+            % (label, n_train, k, d_first, d_last))
+        # 4. train, 5. check, 6. grow
+        check_rows = X[n_train:] if n > n_train else T
+        loss = self.train(T, log)
+        acc = self.check(check_rows)
         log("check: accuracy %.3f (target %.3f)" % (acc, target))
-        stalled = False
-        while acc < target and self.net.hidden[0] < self.max_hidden:
-            w = min(self.net.hidden[0] + self.grow_step, self.max_hidden)
-            log("grow: hidden %d -> %d" % (self.net.hidden[0], w))
-            self.net.set_hidden(w, self.rng)
-            loss = self._train(Xt, yt, wt, log, noise)
-            before, acc = acc, self._accuracy(check_rows)
-            log("check: accuracy %.3f (target %.3f)" % (acc, target))
-            if acc <= before:  # FORMAT.md 7.6: a widening that does not raise the check ends growth
-                log("grow: the widening did not raise the check; growth stops")
-                stalled = True
-                break
-        # FORMAT.md 7.7: held-out rows fill what the quota leaves, after the distilled ones
-        kept = min(quota - k, len(val))
+        acc, loss, stalled = self.grow(acc, loss, target, lambda: self.train(T, log),
+                                       lambda: self.check(check_rows), log)
+        # 7. held-out rows fill what the quota leaves, after the distilled ones, as stored
+        kept = min(quota - 1 - k, n - n_train)
         if kept > 0:
-            self.replay.add(c, X[val[:kept]])
+            self.replay.add_rows(c, self._Xq[0][n_train:n_train + kept], self._Xq[1][n_train:n_train + kept])
+        # 8. save
         size = self.save() if self.path is not None else 0
         return {
             "label": label, "accuracy": acc, "target": target, "met_target": acc >= target,
             "hidden_before": hidden_before, "hidden": list(self.net.hidden),
             "grew": self.net.hidden[0] > hidden_before, "growth_stalled": stalled, "train_loss": loss,
-            "distill_loss": (d_first, d_last), "samples": n, "validation_samples": len(val),
+            "distill_loss": (d_first, d_last), "samples": n, "validation_samples": n - n_train,
             "synthetic_samples": k, "held_out_kept": kept, "samples_per_class": quota,
             "flops_per_inference": self.net.flops() + self.frontend_flops(), "params": self.net.params(),
             "memory_bytes_used": self.replay.bytes_used(), "file_bytes": size,
         }
 
-    def _training_rows(self, X_new):
-        """Every replay sample (dequantized), m times over (FORMAT.md 7.4), then the new class's
-        real rows; weights 1/class count; and fit's noise (None without replay_noise)."""
-        hp = self.hp
-        cls = self.replay.cls.astype(np.int64)
-        n_real = len(X_new) if hp["train_on_real"] else 0
-        m = replay_repeats(np.bincount(cls), n_real, hp["replay_noise"])
-        X = [np.tile(self.replay.values(), (m, 1))]
-        y = [np.tile(cls, m)]
-        noise = None
-        if hp["replay_noise"] > 0:
-            a = noise_amplitude(X_new, hp["replay_noise"])
-            noise = (m * self.replay.n, noise_table(self.n_features, self.rng), a)
-        if hp["train_on_real"]:
-            X.append(X_new)
-            y.append(np.full(len(X_new), len(self.classes) - 1))
-        X = np.concatenate(X).astype(F32)
-        y = np.concatenate(y)
-        counts = np.bincount(y, minlength=len(self.classes))
-        return X, y, 1.0 / counts[y], noise
+    def split(self, samples):
+        """1. The samples checked, scaled, through the front-end and quantized (int8 rule, as the
+        board stores them); training rows first, then the held-out ones, each in sample order.
+        Returns (X float32 (dequantized), n_train)."""
+        F = self._validated(samples)
+        n = len(F)
+        train, val = split_rows(n, self.hp["val_every"])
+        scale, q = store.quantize_rows(F[train + val])
+        self._Xq = (scale, q)
+        return store.dequantize_rows(scale, q), len(train)
 
-    def _train(self, X, y, w, log, noise=None):
+    def store_class(self, label, T, quota):
+        """2-3. A new class from its training rows T: distilled into quota - 1 rows beside its mean,
+        room made, an output unit added. Returns (distilled rows, first and last matching loss)."""
+        k = min(quota - 1, len(T))
+        S, first, last = self.distil(T, k)
+        self._make_room(label, T, quota, S)
+        return k, first, last
+
+    def distil(self, T, k):
+        """2. Herding picks k of the training rows T, distribution matching refines them."""
+        return distill_class(T, k, self.rng, self.hp)
+
+    def _make_room(self, label, T, quota, S):
+        """3. Every class keeps its mean and quota - 1 replay samples; the new class's mean and its
+        distilled rows join; a new output unit; the nearest-mean head follows."""
+        c = len(self.classes)
+        self.replay.shrink_to(quota)
+        mean, var = mean_and_var(T)
+        self._var_new = var
+        self.replay.set_mean(c, mean, len(T))
+        self.replay.add(c, S)
+        self.net.add_class(self.rng)
+        self.classes.append(label)
+        self.ncm_var = float(F32(self.ncm_var + (var - self.ncm_var) / (c + 1)))
+        self._ncm_update()
+
+    def train(self, T, log):
+        """4. Train on every class's mean and replay samples and the new real rows T."""
+        Xt, yt, wt, noise = self._training_rows(T)
         epochs = self.hp["epochs"]
         every = max(1, epochs // 4)
 
         def progress(e, total, loss):
             if e % every == 0 or e == total:
                 log("train: epoch %d/%d loss %.4f (hidden %d)" % (e, total, loss, self.net.hidden[0]))
-        return self.net.fit(X, y, w, epochs, self.hp["lr"], self.hp["momentum"], self.rng, progress, noise)
+        return self.net.fit(Xt, yt, wt, epochs, self.hp["lr"], self.hp["momentum"], self.rng, progress, noise)
 
-    def _accuracy(self, new_rows):
-        """The check: min(new class's accuracy on new_rows, older classes' balanced accuracy on replay).
-
-        The minimum keeps a poorly learned new class from hiding behind many well-kept old ones.
-        """
+    def check(self, new_rows):
+        """5. min(new class's accuracy on new_rows, older classes' balanced accuracy on their means
+        and replay samples). The minimum keeps a poorly learned new class from hiding behind
+        many well-kept old ones."""
         c = len(self.classes) - 1
         new = float((self.net.predict(new_rows) == c).mean()) if len(new_rows) else 1.0
-        old_rows = self.replay.cls != c
-        if not old_rows.any():
+        if c == 0:
             return new
-        y = self.replay.cls[old_rows].astype(np.int64)
-        old = balanced_accuracy(self.net.predict(self.replay.values()[old_rows]), y)
-        return min(new, old)
+        old_rows = self.replay.cls != c
+        X = np.concatenate([self.replay.mean_values()[:c], self.replay.values()[old_rows]])
+        y = np.concatenate([np.arange(c), self.replay.cls[old_rows].astype(np.int64)])
+        return min(new, balanced_accuracy(self.net.predict(X), y))
+
+    def grow(self, acc, loss, target, retrain, recheck, log):
+        """6. Widen, retrain(), recheck() while the target is missed and width is left; a widening
+        that does not raise the check ends growth (it is kept). Returns (accuracy, loss, stalled).
+        learn_class retrains on the replay set and the new rows; prepare's size search on the base
+        classes' rows, checked on their validation split."""
+        while acc < target and self.net.hidden[0] < self.max_hidden:
+            w = min(self.net.hidden[0] + self.grow_step, self.max_hidden)
+            log("grow: hidden %d -> %d" % (self.net.hidden[0], w))
+            self.net.set_hidden(w, self.rng)
+            loss = retrain()
+            before, acc = acc, recheck()
+            log("check: accuracy %.3f (target %.3f)" % (acc, target))
+            if acc <= before:
+                log("grow: the widening did not raise the check; growth stops")
+                return acc, loss, True
+        return acc, loss, False
+
+    def _ncm_update(self):
+        """The nearest-mean head: logits a_c (q_c . x) + b_c = beta (2 mu_c . x - |mu_c|^2),
+        beta = ncm_weight / (2 ncm_var), mu_c = q_c * s_c the stored mean (FORMAT.md 4)."""
+        w = self.hp["ncm_weight"]
+        if not w or not self.classes or self.ncm_var <= 0.0:
+            self.net.ncm = None
+            return
+        beta = w / (2.0 * self.ncm_var)
+        m = self.replay.means
+        mu = m.values()[:len(self.classes)]
+        sq = (mu.astype(np.float64) ** 2).sum(axis=1)
+        self.net.ncm = (m.q[:len(self.classes)].astype(F32), (2.0 * beta * m.scale[:len(self.classes)]).astype(F32),
+                        (-beta * sq).astype(F32))
+
+    def _training_rows(self, T):
+        """Every class's mean, its replay samples (m times over, FORMAT.md 7.4), then the new
+        class's real rows T; weights 1/rows of the class; and fit's noise (None without)."""
+        hp = self.hp
+        C = len(self.classes)
+        cls = self.replay.cls.astype(np.int64)
+        n_real = len(T) if hp["train_on_real"] else 0
+        counts = np.bincount(cls, minlength=C) + 1
+        m = replay_repeats(counts, n_real, hp["replay_noise"])
+        X = [self.replay.mean_values()[:C], np.tile(self.replay.values(), (m, 1))]
+        y = [np.arange(C), np.tile(cls, m)]
+        noise = None
+        if hp["replay_noise"] > 0:
+            a = noise_amplitude(self._var_new, hp["replay_noise"])
+            noise = (C + m * self.replay.n, noise_table(self.n_features, self.rng), a)
+        if hp["train_on_real"]:
+            X.append(T)
+            y.append(np.full(len(T), C - 1))
+        X = np.concatenate(X).astype(F32)
+        y = np.concatenate(y)
+        rows = np.bincount(y, minlength=C)
+        return X, y, 1.0 / rows[y], noise
 
     # ---- input checks ----
     def _check_label(self, label):
@@ -273,8 +325,9 @@ class Learner:
         X = np.asarray(samples, dtype=np.float64)
         if X.ndim != 2 or X.shape[1] != self.n_inputs:
             raise ValueError("samples must be rows of %d numbers, got shape %s" % (self.n_inputs, X.shape))
-        if not MIN_SAMPLES <= len(X) <= MAX_SAMPLES:
-            raise ValueError("samples: %d given, %d to %d are needed" % (len(X), MIN_SAMPLES, MAX_SAMPLES))
+        if not MIN_SAMPLES <= len(X) <= self.max_samples:
+            raise ValueError("samples: %d given, %d to %d are needed (max_samples)"
+                             % (len(X), MIN_SAMPLES, self.max_samples))
         Z = (X - self.offset) * self.scale
         if not np.isfinite(Z).all():
             raise ValueError("samples contain values that are not finite")
@@ -290,22 +343,23 @@ class Learner:
             "n_inputs": self.n_inputs, "n_features": self.n_features, "max_hidden": self.max_hidden,
             "min_hidden": self.min_hidden, "grow_step": self.grow_step, "max_classes": self.net.caps[-1],
             "n_layers": len(s) - 2, "hidden": s[1], "memory_bytes": self.replay.budget,
-            "target": self.target, "rng_state": self.rng.state,
+            "target": self.target, "rng_state": self.rng.state, "flags": 0, "ncm_var": self.ncm_var,
             "hyper": dict(self.hp), "classes": list(self.classes),
             "offset": self.offset.copy(), "scale": self.scale.copy(), "frontend": list(self.frontend),
             "dense": [(W.copy(), b.copy()) for W, b in zip(self.net.W, self.net.b)],
             "replay": copy.deepcopy(self.replay.samples),
+            "means": copy.deepcopy(self.replay.means), "counts": self.replay.counts.copy(),
         }
         return st
 
     @classmethod
-    def from_state(cls, st, path=None):
+    def from_state(cls, st, path=None, max_samples=MAX_SAMPLES):
         hyper = dict(st["hyper"])
         lrn = cls(st["n_inputs"], n_features=st["n_features"], max_hidden=st["max_hidden"],
                   min_hidden=st["min_hidden"], grow_step=st["grow_step"], max_classes=st["max_classes"],
                   n_layers=st["n_layers"], memory_bytes=st["memory_bytes"], target=st["target"],
                   path=path, input_offset=st["offset"], input_scale=st["scale"],
-                  frontend=st["frontend"], **hyper)
+                  frontend=st["frontend"], max_samples=max_samples, **hyper)
         lrn._apply(st)
         return lrn
 
@@ -322,7 +376,11 @@ class Learner:
         if len(rp.cls) > self.replay.capacity:
             raise store.FormatError("replay set larger than its budget")
         self.replay.samples = copy.deepcopy(rp)
+        self.replay.means = copy.deepcopy(st["means"])
+        self.replay.counts = np.array(st["counts"], np.uint32)
+        self.ncm_var = float(st["ncm_var"])
         self.rng.state = st["rng_state"] or 1
+        self._ncm_update()
 
     def _snapshot(self):
         return self.state()
@@ -367,3 +425,13 @@ def _vector(v, default, n):
     if a.shape != (n,):
         raise ValueError("needs %d values, got %d" % (n, a.size))
     return a.astype(F32).copy()
+
+
+def mean_and_var(T):
+    """The rows' mean (float64 sums, rounded to float32) and their mean per-feature variance:
+    sum of squares / (n nf) - sum of the rounded means' squares / nf (FORMAT.md 4)."""
+    T64 = np.asarray(T, dtype=F32).astype(np.float64)
+    n, nf = T64.shape
+    mean = (T64.sum(axis=0) / n).astype(F32)
+    var = float((T64 ** 2).sum()) / (n * nf) - float((mean.astype(np.float64) ** 2).sum()) / nf
+    return mean, max(0.0, var)

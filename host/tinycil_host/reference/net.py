@@ -1,10 +1,9 @@
 """Twin of device/tinycil/net.py: the growable MLP (FORMAT.md section 4) and its FLOPs."""
 import numpy as np
 
+from ..limits import LOSS_LIMIT
 from .noise import add_noise
 from .rng import init_scale
-
-LOSS_LIMIT = 100.0   # an epoch's mean loss at or above it is divergence (FORMAT.md 4)
 
 F32 = np.float32
 
@@ -30,6 +29,7 @@ class Net:
         self.b = [np.zeros(0, F32) for _ in range(n)]
         self._resize()
         self.reset_momentum()
+        self.ncm = None   # (Q int8 means (C, nf), a (C,), b (C,)): the nearest-mean head (FORMAT.md 4)
 
     @property
     def hidden(self):
@@ -43,7 +43,7 @@ class Net:
         return mlp_params(self.sizes)
 
     def flops(self):
-        return mlp_flops(self.sizes)
+        return mlp_flops(self.sizes) + (2 * self.sizes[0] * self.sizes[-1] if self.ncm is not None else 0)
 
     def _resize(self):
         # grow arrays to the active sizes with zeros (new rows/columns are set by the caller)
@@ -106,6 +106,9 @@ class Net:
         last = len(self.W) - 1
         for l in range(last + 1):
             h = h @ self.W[l].T + self.b[l]
+            if l == last and self.ncm is not None:
+                Q, a, b = self.ncm
+                h = h + ((np.asarray(X, dtype=F32) @ Q.T) * a + b).astype(F32)
             if l < last:
                 h = np.maximum(h, F32(0))
             A.append(h)

@@ -4,9 +4,9 @@ from math import sqrt
 
 import numpy as np
 
+from ..limits import MAX_REPEATS, NOISE_WINDOWS
+
 F32 = np.float32
-NOISE_WINDOWS = 64   # offsets into the replay-noise table (FORMAT.md 7.4)
-MAX_REPEATS = 4      # most passes of the replay rows per epoch (FORMAT.md 7.4)
 
 
 def add_noise(Xb, idx, noise, rng):
@@ -18,14 +18,10 @@ def add_noise(Xb, idx, noise, rng):
             Xb[r] = (Xb[r].astype(np.float64) + a * table[o:o + nf]).astype(F32)
 
 
-def noise_amplitude(T, factor):
-    """FORMAT.md 7.4: factor * r * sqrt(3), r = sqrt(mean over features of the variance of the
-    training rows T), so that uniform table values in [-1, 1) give noise of deviation factor * r."""
-    T = np.asarray(T, dtype=F32)
-    n, nf = T.shape
-    mean = T.mean(axis=0, dtype=np.float64).astype(F32).astype(np.float64)
-    r2 = float((T.astype(np.float64) ** 2).sum()) / (n * nf) - float((mean ** 2).sum()) / nf
-    return factor * sqrt(max(r2, 0.0)) * sqrt(3.0)
+def noise_amplitude(var, factor):
+    """FORMAT.md 7.4: factor * sqrt(var) * sqrt(3), var the new class's mean per-feature variance,
+    so that uniform table values in [-1, 1) give noise of deviation factor * sqrt(var)."""
+    return factor * sqrt(max(var, 0.0)) * sqrt(3.0)
 
 
 def noise_table(nf, rng):

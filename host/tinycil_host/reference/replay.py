@@ -1,4 +1,6 @@
-"""Twin of device/tinycil/replay.py: the replay set of int8 samples (FORMAT.md section 6)."""
+"""Twin of device/tinycil/replay.py: the replay set (FORMAT.md section 6): int8 replay samples
+grouped by class in insertion order, and one int8 mean per class with the count of real samples
+behind it (the nearest-mean head, FORMAT.md 4). A class's quota counts its mean."""
 import numpy as np
 
 from ..store import Samples, quantize_rows
@@ -9,14 +11,14 @@ def sample_bytes(n_features):
 
 
 class Replay:
-    """int8 samples with a float32 scale each, grouped by class in insertion order."""
-
     def __init__(self, n_features, budget_bytes, max_per_class=10):
         self.n_features = n_features
         self.budget = budget_bytes
         self.max_per_class = max_per_class
         self.capacity = budget_bytes // sample_bytes(n_features)
         self.samples = Samples(np.zeros(0), np.zeros(0), np.zeros((0, n_features)))
+        self.means = Samples(np.zeros(0), np.zeros(0), np.zeros((0, n_features)))  # row c: class c
+        self.counts = np.zeros(0, np.uint32)  # real samples behind each mean
 
     @property
     def n(self):
@@ -27,22 +29,24 @@ class Replay:
         return self.samples.cls
 
     def bytes_used(self):
-        return self.n * sample_bytes(self.n_features)
+        return (self.n + len(self.means.cls)) * sample_bytes(self.n_features)
 
     def count(self, c):
-        return int((self.samples.cls == c).sum())
+        """Rows class c holds: its replay samples and its mean."""
+        return int((self.samples.cls == c).sum()) + (1 if c < len(self.means.cls) else 0)
 
     def quota(self, n_classes):
+        """Rows per class, its mean included, when n_classes share the budget (0: does not fit)."""
         if n_classes <= 0:
             return self.max_per_class
         return min(self.max_per_class, self.capacity // n_classes)
 
     def shrink_to(self, quota):
-        """Keep the first `quota` samples of every class (a prefix, in herding order)."""
+        """Keep the first quota - 1 replay samples of every class (a prefix, in herding order)."""
         keep = []
         seen = {}
         for i, c in enumerate(self.samples.cls.tolist()):
-            if seen.get(c, 0) < quota:
+            if seen.get(c, 0) < quota - 1:
                 seen[c] = seen.get(c, 0) + 1
                 keep.append(i)
         s = self.samples
@@ -50,13 +54,33 @@ class Replay:
 
     def add(self, c, S):
         """Quantize the rows of S and append them as samples of class c."""
-        if self.n + len(S) > self.capacity:
-            raise ValueError("replay budget full: %d + %d samples > %d" % (self.n, len(S), self.capacity))
-        scale, q = quantize_rows(S)
+        self.add_rows(c, *quantize_rows(S))
+
+    def add_rows(self, c, scale, q):
+        """Append int8 rows (with their scales) as samples of class c, unchanged."""
+        if self.n + len(q) > self.capacity:
+            raise ValueError("replay budget full: %d + %d samples > %d" % (self.n, len(q), self.capacity))
         s = self.samples
-        self.samples = Samples(np.concatenate([s.cls, np.full(len(S), c)]),
+        self.samples = Samples(np.concatenate([s.cls, np.full(len(q), c)]),
                                np.concatenate([s.scale, scale]), np.concatenate([s.q, q]))
+
+    def set_mean(self, c, mean, count):
+        """Class c's mean (float32 values, quantized here) and the real samples behind it."""
+        scale, q = quantize_rows(np.asarray(mean, dtype=np.float32)[None, :])
+        self.set_mean_rows(c, scale, q, count)
+
+    def set_mean_rows(self, c, scale, q, count):
+        m = self.means
+        if c == len(m.cls):
+            self.means = Samples(np.arange(c + 1), np.concatenate([m.scale, scale]), np.concatenate([m.q, q]))
+            self.counts = np.concatenate([self.counts, np.array([count], np.uint32)])
+        else:
+            m.scale[c] = scale[0]
+            m.q[c] = q[0]
+            self.counts[c] = count
 
     def values(self):
         return self.samples.values()
 
+    def mean_values(self):
+        return self.means.values()

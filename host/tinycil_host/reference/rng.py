@@ -32,6 +32,12 @@ class Rng:
             j = self.below(i + 1)
             items[i], items[j] = items[j], items[i]
 
+    def bytes(self, n):
+        """FORMAT.md 3: n random int8 values, four per draw (little-endian bytes of next_u32);
+        the unused bytes of the last draw are dropped."""
+        draws = np.array([self.next_u32() for _ in range((n + 3) // 4)], dtype="<u4")
+        return draws.view(np.int8)[:n].copy()
+
     def matrix(self, rows, cols, scale):
         """rows x cols of uniform()*scale, row by row; product rounded once to float32."""
         u = np.array([self.uniform() for _ in range(rows * cols)], dtype=np.float64)
@@ -41,3 +47,8 @@ class Rng:
 def init_scale(fan_in):
     """FORMAT.md 3: the scale of new weights, f32(sqrt(f32(6 / fan_in))), as every board computes it."""
     return float(F32(sqrt(float(F32(6.0 / fan_in)))))
+
+
+def f32(v):
+    """v rounded to float32, as a Python float."""
+    return float(F32(v))
