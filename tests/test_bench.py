@@ -94,10 +94,13 @@ def test_fit_flops_counts_forward_backward_and_updates():
     sizes = [4, 3, 2]
     F = methods.mlp_flops(sizes)
     assert F == 2 * (12 + 6)
-    one = methods.fit_flops(sizes, 1, 1, 16)
-    assert one == 3 * F - 2 * 12 + 5 * 2 + 4 * methods.mlp_params(sizes)
-    assert methods.fit_flops(sizes, 32, 2, 16) == 2 * (32 * (one - 4 * methods.mlp_params(sizes))
-                                                       + 2 * 4 * methods.mlp_params(sizes))
+    P = methods.mlp_params(sizes)
+    one = methods.fit_flops(sizes, 1, 1, 16, momentum=True)
+    assert one == 3 * F - 2 * 12 + 5 * 2 + 4 * P
+    assert methods.fit_flops(sizes, 32, 2, 16, momentum=True) == 2 * (32 * (one - 4 * P) + 2 * 4 * P)
+    # plain SGD updates with 2 FLOPs a parameter; the nearest-mean head adds its logits' 2 n0 C a row
+    assert methods.fit_flops(sizes, 1, 1, 16) == one - 2 * P
+    assert methods.fit_flops(sizes, 1, 1, 16, ncm=True) == one - 2 * P + 2 * 4 * 2
 
 
 def test_growth_rule_is_the_cheapest_within_a_point_of_fixed():

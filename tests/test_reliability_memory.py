@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "device" / "reliability
 import harness  # noqa: E402
 
 SEED = 77
-HEAPS = ["88wK", "92wK", "96wK", "100wK", "104wK", "110wK", "120wK", "150wK", "200wK"]
+HEAPS = ["94wK", "98wK", "102wK", "106wK", "110wK", "120wK", "130wK", "150wK", "200wK"]
 N_BALLAST = 14
 
 

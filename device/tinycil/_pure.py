@@ -7,10 +7,9 @@
 from array import array
 from math import exp, log
 
-try:
-    from ._viper import dot_i8  # machine-code int8 dot products where the port has viper
-except (ImportError, SyntaxError, ValueError):
-    dot_i8 = None
+from ._int8 import relu_dots, rows_times
+from .limits import CHUNK
+from .replay import quantize_into
 
 NAME = "pure"
 _INF = float("inf")
@@ -331,12 +330,14 @@ def pool_view(q, rows, cols):
     return q
 
 
-def gather(X, r, P, k, nf, s):
-    # row r of X = pool row k (int8) * s
-    x = X.r[r]
-    o = k * nf
-    for j in range(nf):
-        x[j] = P[o + j] * s
+def gather_rows(X, r0, P, idx, scales, i0, m, nf):
+    # rows r0..r0+m-1 of X = pool rows idx[i0..i0+m-1] (int8), each times its scales[i0 + r]
+    for r in range(m):
+        x = X.r[r0 + r]
+        o = idx[i0 + r] * nf
+        s = scales[i0 + r]
+        for j in range(nf):
+            x[j] = P[o + j] * s
 
 
 def add_window(X, r, t, o, nf, a):
@@ -381,7 +382,7 @@ def col_range_q(P, p0, n, nf, sc, lo, hi):
                 ha[j] = v
 
 
-# ---- herding and distribution matching with an int8 random embedding E (c x nf, flat) -----
+# ---- herding and the class statistics over int8 rows --------------------------------------
 def herding_work(nf):
     # the herding kernel's scratch: class mean, running sum, one row, in doubles like the host
     return tuple(array("d", bytes(8 * nf)) for _ in range(3))
@@ -442,81 +443,6 @@ def mean_sq(P, p0, n, sc, nf, mean):
     return sq
 
 
-def row_scales(sc, p0, n):
-    # the scales of rows p0..p0+n-1 as relu_mean_qq takes them (pure: the array itself)
-    return sc
-
-
-def relu_fill(D, H, src, k, c, scale):
-    # D[:k,:c] = src[0,:c] * scale where H > 0, else 0 (the ReLU-masked matching gradient)
-    s = src.r[0]
-    for r in range(k):
-        d = D.r[r]
-        h = H.r[r]
-        for u in range(c):
-            d[u] = s[u] * scale if h[u] > 0.0 else 0.0
-
-
-
-def embedding(rows, cols):
-    # an int8 matrix of rows x cols for Rng.fill_bytes
-    return array("b", bytes(rows * cols))
-
-
-def relu_mean_qq(P, p0, n, sc, E, nf, c, out):
-    # out[0,u] = mean over pool rows i = p0..p0+n-1 of sc[i] * max(0, P[i] . E[u]) (sc as
-    # row_scales gave it):
-    # integer dot products (machine code with viper), one float per (row, unit)
-    o = out.r[0]
-    for u in range(c):
-        o[u] = 0.0
-    for i in range(p0, p0 + n):
-        s = sc[i]
-        pi = i * nf
-        for u in range(c):
-            if dot_i8 is not None:
-                d = dot_i8(P, pi, E, u * nf, nf)
-            else:
-                d = 0
-                eu = u * nf
-                for j in range(nf):
-                    d += P[pi + j] * E[eu + j]
-            if d > 0:
-                o[u] += s * d
-    inv = 1.0 / n
-    for u in range(c):
-        o[u] *= inv
-
-
-def linear_e(S, E, H, k, nf, c):
-    # H[:k,:c] = relu(S[:k,:nf] @ E[:c,:nf].T): float rows against the int8 embedding
-    for r in range(k):
-        x = S.r[r]
-        h = H.r[r]
-        nz, kk = _nonzero(x, nf)
-        for u in range(c):
-            eu = u * nf
-            s = 0.0
-            for t in range(kk):
-                j = nz[t]
-                s += x[j] * E[eu + j]
-            h[u] = s if s > 0.0 else 0.0
-
-
-def matmul_acc_e(D, E, G, k, nf, c):
-    # G[:k,:nf] += D[:k,:c] @ E[:c,:nf]
-    for r in range(k):
-        g = G.r[r]
-        dr = D.r[r]
-        for u in range(c):
-            d = dr[u]
-            if d == 0.0:
-                continue
-            eu = u * nf
-            for j in range(nf):
-                g[j] += d * E[eu + j]
-
-
 # ---- front-end weights (int8, inference only) --------------------------------------------
 def int8_matrix(data, rows, cols):
     # data: bytes-like of rows*cols signed bytes (front-end weights stay int8 in RAM);
@@ -553,3 +479,60 @@ def qlinear(x, Wq, scales, bias, y, n_in, n_out, relu, i0=0):
         if relu and s < 0.0:
             s = 0.0
         ya[i0 + i] = s
+
+
+def add_int_rows(G, gi, s, k, n):
+    # G[r, j] += s[r] * gi[r n + j] for r < k, j < n (gi: integer rows, s: their scales)
+    for r in range(k):
+        g = G.r[r]
+        a = s[r]
+        o = r * n
+        for j in range(n):
+            v = gi[o + j]
+            if v:
+                g[j] += a * v
+
+
+def quantize_rows(M, k, n, q, scales):
+    # rows 0..k-1 of M (n values each) into the int8 array q (row-major) and scales, by the int8 rule
+    for r in range(k):
+        scales[r] = quantize_into(M.r[r], n, q, r * n)
+
+
+def row_scales(sc, p0, n):
+    # the real rows' scales as dm_chunk takes them (here: the array itself)
+    return sc
+
+
+def dm_chunk(P, p0, n, sc, Sq, ss, k, E, c, nf, pre, w, G):
+    # one chunk of c units of distribution matching (FORMAT.md 5): the real rows' and the
+    # synthetic rows' mean embeddings (integer dot products), their squared difference (the
+    # return value, in int8 units of E), and the chunk's share of the gradient added into G.
+    # w holds the distiller's integer and float buffers.
+    h, mT, d, dq, ds = w.h, w.mT, w.d, w.dq, w.ds
+    for j in range(c):
+        mT[j] = 0.0
+    for i0 in range(0, n, w.max_real):
+        m = min(w.max_real, n - i0)
+        relu_dots(P, (p0 + i0) * nf, m, E, 0, c, nf, h)
+        for i in range(m):
+            s = sc[p0 + i0 + i]
+            o = i * c
+            for j in range(c):
+                mT[j] += s * h[o + j]
+    relu_dots(Sq, 0, k, E, 0, c, nf, h)
+    loss = 0.0
+    for j in range(c):
+        t = 0.0
+        for r in range(k):
+            t += ss[r] * h[r * c + j]
+        d[j] = t / k - mT[j] / n
+        loss += d[j] * d[j]
+    for r in range(k):  # the ReLU-masked gradient rows, quantized for the integer product with E
+        o = r * c
+        for j in range(c):
+            mT[j] = d[j] * pre if h[o + j] > 0 else 0.0  # mT is spent: it holds one row
+        ds[r] = quantize_into(mT, c, dq, o)
+    rows_times(dq, k, c, E, nf, w.g)
+    add_int_rows(G, w.g, ds, k, nf)
+    return loss

@@ -8,6 +8,9 @@ from array import array
 
 from ulab import numpy as np
 
+from ._int8 import relu_dots, rows_times
+from .limits import CHUNK
+
 NAME = "ulab"
 BLOCK = 8
 _WIDE = 1.0 + 1e-12 != 1.0  # float64 build: arrays hold wider values than a file stores
@@ -189,10 +192,13 @@ def pool_view(q, rows, cols):
     return np.frombuffer(q, dtype=np.int8).reshape((rows, cols))
 
 
-def gather(X, r, P, k, nf, s):
-    x = X[r:r + 1, :nf]
-    x[0, :] = P[k, :]
-    x *= s
+def gather_rows(X, r0, P, idx, scales, i0, m, nf):
+    # rows r0..r0+m-1 of X = pool rows idx[i0..i0+m-1] (int8), each times its scales[i0 + r]
+    if m <= 0:
+        return
+    x = X[r0:r0 + m, :nf]
+    x[:, :] = np.take(P, np.frombuffer(idx, dtype=np.uint16, count=m, offset=2 * i0), axis=0)
+    x *= np.array(scales[i0:i0 + m]).reshape((m, 1))
 
 
 def add_window(X, r, t, o, nf, a):
@@ -220,7 +226,7 @@ def col_range_q(P, p0, n, nf, sc, lo, hi):
         ha[:, :] = np.maximum(ha, v)
 
 
-# ---- herding and distribution matching with an int8 random embedding E (c x nf) ---------
+# ---- herding and the class statistics over int8 rows --------------------------------------
 def herding_work(nf):
     # class mean and running sum (1 x nf), and a block of dequantized rows
     return zeros(1, nf), zeros(1, nf), zeros(BLOCK, nf)
@@ -275,33 +281,6 @@ def mean_sq(P, p0, n, sc, nf, mean):
     return sq
 
 
-def row_scales(sc, p0, n):
-    # the scales of rows p0..p0+n-1 as a column, for relu_mean_qq
-    return np.array(sc[p0:p0 + n]).reshape((n, 1))
-
-
-def relu_fill(D, H, src, k, c, scale):
-    D[:k, :c] = (H[:k, :c] > 0.0) * (src[:1, :c] * scale)
-
-
-def relu_mean_qq(P, p0, n, sc, E, nf, c, out):
-    d = np.dot(P[p0:p0 + n, :], E[:c, :].transpose())
-    d[:, :] = np.maximum(d, 0.0)
-    d *= sc
-    out[:1, :c] = np.mean(d, axis=0).reshape((1, c))
-
-
-def linear_e(S, E, H, k, nf, c):
-    h = H[:k, :c]
-    h[:, :] = np.dot(S[:k, :nf], E[:c, :].transpose())
-    h[:, :] = np.maximum(h, 0.0)
-
-
-def matmul_acc_e(D, E, G, k, nf, c):
-    g = G[:k, :nf]
-    g += np.dot(D[:k, :c], E[:c, :])
-
-
 # ---- front-end weights (int8, inference only) --------------------------------------------
 def int8_matrix(data, rows, cols):
     # frombuffer shares data's memory: the caller hands over an owned copy (store_read)
@@ -331,3 +310,54 @@ def qlinear(x, Wq, scales, bias, y, n_in, n_out, relu, i0=0):
         if relu and s < 0.0:
             s = 0.0
         y[0, i0 + i] = s
+
+
+def add_int_rows(G, gi, s, k, n):
+    # G[r, j] += s[r] * gi[r n + j] for r < k, j < n (gi: integer rows, s: their scales)
+    g = G[:k, :n]
+    g += np.array(gi[:k * n]).reshape((k, n)) * np.array(s[:k]).reshape((k, 1))
+
+
+def _f32(a):
+    # a float64 build's values rounded to float32 (FORMAT.md 2's rule divides in float32)
+    return np.array(array("f", a.flatten())).reshape(a.shape) if _WIDE else a
+
+
+def quantize_rows(M, k, n, q, scales):
+    # rows 0..k-1 of M (n values each) into the int8 array q (row-major) and scales, by the int8 rule
+    v = M[:k, :n]
+    m = np.max(np.maximum(v, -v), axis=1)
+    sc = _f32(np.where(m > 0.0, m / 127.0, 1.0)).reshape((k, 1))
+    t = _f32(v / sc)
+    f = np.floor(t)
+    f += (t - f) >= 0.5
+    np.frombuffer(q, dtype=np.int8, count=k * n).reshape((k, n))[:, :] = np.clip(f, -127.0, 127.0)
+    for r in range(k):
+        scales[r] = float(sc[r, 0])
+
+
+def row_scales(sc, p0, n):
+    # the real rows' scales as a column, for dm_chunk
+    return np.array(sc[p0:p0 + n]).reshape((n, 1))
+
+
+def dm_chunk(P, p0, n, scol, Sq, ss, k, E, c, nf, pre, w, G):
+    # _pure.dm_chunk's arithmetic with its float parts vectorized (the integer dots are the
+    # same); the call's training rows are embedded at once
+    h = w.h
+    mT = np.zeros((1, c), dtype=np.float)
+    for i0 in range(0, n, w.max_real):  # one block when the distiller was sized for the call
+        m = min(w.max_real, n - i0)
+        relu_dots(P, (p0 + i0) * nf, m, E, 0, c, nf, h)
+        H = np.array(h[:m * c]).reshape((m, c))
+        H *= scol[i0:i0 + m, :]
+        mT += np.sum(H, axis=0).reshape((1, c))
+    relu_dots(Sq, 0, k, E, 0, c, nf, h)
+    H = np.array(h[:k * c]).reshape((k, c))
+    mS = np.sum(H * np.array(ss[:k]).reshape((k, 1)), axis=0).reshape((1, c))
+    d = mS / k - mT / n
+    D = (H > 0.0) * (d * pre)
+    quantize_rows(D, k, c, w.dq, w.ds)
+    rows_times(w.dq, k, c, E, nf, w.g)
+    add_int_rows(G, w.g, w.ds, k, nf)
+    return float(np.sum(d * d))

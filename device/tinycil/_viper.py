@@ -1,26 +1,49 @@
 # Machine-code kernels for ports with MicroPython's viper emitter (ESP32, RP2040, unix and
-# most others). _pure.py imports this where it can and falls back to bytecode where not;
-# the results are the same integers either way.
+# most others): integer loops over int8 rows. _int8.py imports this where it can and falls
+# back to bytecode where not; the results are the same integers either way.
 import micropython
 
 
 @micropython.viper
-def dot_i8(a: ptr8, ao: int, b: ptr8, bo: int, n: int) -> int:  # noqa: F821 (viper types)
-    # sum of a[ao + j] * b[bo + j] over j < n, both int8 arrays (ptr8 reads them unsigned)
-    s = 0
-    for j in range(n):
-        x = a[ao + j]
-        y = b[bo + j]
-        if x > 127:
-            x -= 256
-        if y > 127:
-            y -= 256
-        s += x * y
-    return s
+def relu_dots(a: ptr8, ao: int, rows: int, b: ptr8, bo: int, cols: int, n: int, out: ptr32):  # noqa: F821
+    # out[i * cols + u] = max(0, a[ao + i n : +n] . b[bo + u n : +n]) for i < rows, u < cols;
+    # a and b are int8 arrays (ptr8 reads them unsigned: (v ^ 128) - 128 is the signed value)
+    for i in range(rows):
+        ai = ao + i * n
+        for u in range(cols):
+            p = ai
+            q = bo + u * n
+            e = p + n
+            s = 0
+            while p < e:
+                s += ((a[p] ^ 128) - 128) * ((b[q] ^ 128) - 128)
+                p += 1
+                q += 1
+            out[i * cols + u] = s if s > 0 else 0
 
 
 @micropython.viper
-def xorshift_bytes(buf: ptr8, n: int, state: ptr32):  # noqa: F821 (viper types)
+def rows_times(d: ptr8, rows: int, c: int, e: ptr8, n: int, out: ptr32):  # noqa: F821
+    # out[r * n + j] = sum over u < c of d[r c + u] * e[u n + j]: int8 rows times an int8 matrix
+    for r in range(rows):
+        o = r * n
+        j = 0
+        while j < n:
+            out[o + j] = 0
+            j += 1
+        for u in range(c):
+            x = (d[r * c + u] ^ 128) - 128
+            if x == 0:
+                continue
+            q = u * n
+            j = 0
+            while j < n:
+                out[o + j] += x * ((e[q + j] ^ 128) - 128)
+                j += 1
+
+
+@micropython.viper
+def xorshift_bytes(buf: ptr8, n: int, state: ptr32):  # noqa: F821
     # FORMAT.md 3's fill_bytes on machine words: n bytes of xorshift32 draws, four per draw,
     # little-endian, into buf; state[0] is the generator's state before and after
     x = uint(state[0])

@@ -17,22 +17,30 @@ class Distiller:
     """Preallocated work buffers for distilling any number of real samples into up to
     max_syn (the real samples' embeddings are streamed, never stored).
 
-    The random embedding E (embed_dim x n_feat) is drawn chunk by chunk, CHUNK units at a
-    time: the matching loss and its gradient are sums over units (FORMAT.md 5).
+    The random layer E (embed_dim x n_feat, int8) is drawn CHUNK units at a time; the matching
+    loss and its gradient are sums over units (FORMAT.md 5). Every product is between int8
+    rows: the real samples as stored, the synthetic ones quantized at each iteration, the
+    gradient quantized per chunk. Integer kernels do them (_int8.py): on a board without a
+    floating-point unit most of the work then costs what integer arithmetic costs.
     """
 
-    def __init__(self, B, n_feat, max_syn, embed_dim, momentum=True):
+    def __init__(self, B, n_feat, max_syn, embed_dim, momentum=True, max_real=CHUNK):
         self.B = B
         self.n_feat = n_feat
         self.embed_dim = embed_dim
         self.max_syn = max_syn
         ch = min(CHUNK, embed_dim)
-        self.Ebuf = array("b", bytes(ch * n_feat))
-        self.E = B.int8_view(self.Ebuf, ch, n_feat)
-        self.Hs = B.zeros(max_syn, ch)
-        self.dHs = B.zeros(max_syn, ch)
-        self.mT = B.zeros(1, ch)
-        self.mS = B.zeros(1, ch)
+        self.E = array("b", bytes(ch * n_feat))     # one chunk of the random layer
+        self.Sq = array("b", bytes(max_syn * n_feat))  # the synthetic rows as int8, per iteration
+        self.ss = array("f", bytes(4 * max_syn))
+        self.dq = array("b", bytes(max_syn * ch))   # a chunk's gradient rows as int8
+        self.ds = array("f", bytes(4 * max_syn))
+        # integer activations of the real rows (all of a call's training rows at once) or the synthetic ones
+        self.h = array("i", bytes(4 * max(max_real, max_syn) * ch))
+        self.max_real = max_real
+        self.g = array("i", bytes(4 * max_syn * n_feat))          # integer gradient rows
+        self.mT = array("f", bytes(4 * ch))   # the chunk's mean embeddings and their difference
+        self.d = array("f", bytes(4 * ch))
         self.G = B.zeros(max_syn, n_feat)
         self.V = B.zeros(max_syn, n_feat) if momentum else None
         self.lo = B.zeros(1, n_feat)
@@ -40,41 +48,37 @@ class Distiller:
         self.S = B.zeros(max_syn, n_feat)  # the synthetic samples being distilled
         self.herding = B.herding_work(n_feat)
 
-    def run(self, pool, p0, n, syn, k, rng, iters, lr, mu, log=None):
-        """Distil pool rows p0..p0+n-1 into rows 0..k-1 of `syn` (initialised by the caller).
-
-        Returns (first_loss, last_loss): the matching loss at the first and last iteration.
-        """
+    def run(self, rows, p0, n, syn, k, rng, iters, lr, mu, log=None):
+        """Distil rows p0..p0+n-1 of `rows` (int8 Rows) into rows 0..k-1 of `syn` (initialised
+        by the caller). Returns (first_loss, last_loss): the matching loss at the first and last
+        iteration."""
         B = self.B
         nf = self.n_feat
         ed = self.embed_dim
-        P = pool.view
-        sc = pool.scale
+        E, Sq, ss = self.E, self.Sq, self.ss
+        P, sc = rows.q, rows.scale
         V = self.V if mu else None
         if V is not None:
             B.fill(V, k, nf, 0.0)
-        B.col_range_q(P, p0, n, nf, sc, self.lo, self.hi)
-        scol = B.row_scales(sc, p0, n)
+        B.col_range_q(rows.view, p0, n, nf, sc, self.lo, self.hi)
+        scol = B.row_scales(sc, p0, n)  # the real rows' scales as dm_chunk takes them
         es = init_scale(nf) / 128.0  # int8 draws -128..127 span the init range (FORMAT.md 5)
+        pre = es * es * nf / ed  # the loss's gradient, preconditioned (see below), in int8 units
         first = last = 0.0
         for it in range(iters):
-            loss = 0.0
+            B.quantize_rows(syn, k, nf, Sq, ss)
             B.fill(self.G, k, nf, 0.0)
+            loss = 0.0
             u = 0
             while u < ed:
                 c = min(CHUNK, ed - u)
-                rng.fill_bytes(self.Ebuf, c * nf)  # units u..u+c-1 of E, as int8 values
-                B.relu_mean_qq(P, p0, n, scol, self.E, nf, c, self.mT)  # real side, integer dots
-                B.linear_e(syn, self.E, self.Hs, k, nf, c)
-                B.col_mean(self.Hs, k, c, self.mS)
-                B.axpy(self.mS, self.mT, 1, c, -1.0)  # d = (mS - mT) / es for these units
-                loss += B.sumsq(self.mS, 1, c) * es * es
-                # d loss / d Hs[r] = 2 d / k, masked by ReLU; d/dS = that @ E. The step
-                # uses it times k*nf/(2*ed): the loss's curvature is about 2*ed/(k*nf), so
-                # this makes one distill_lr stable for any k, n_features and embed_dim.
-                B.relu_fill(self.dHs, self.Hs, self.mS, k, c, es * es * nf / ed)
-                B.matmul_acc_e(self.dHs, self.E, self.G, k, nf, c)  # G += this chunk's share
+                rng.fill_bytes(E, c * nf)  # units u..u+c-1 of E, as int8 values
+                # d loss / d Hs[r] = 2 d / k, masked by ReLU; d/dS = that @ E. The step uses it
+                # times k*nf/(2*ed) (pre): the loss's curvature is about 2*ed/(k*nf), so this
+                # makes one distill_lr stable for any k, n_features and embed_dim.
+                loss += B.dm_chunk(P, p0, n, scol, Sq, ss, k, E, c, nf, pre, self, self.G)
                 u += c
+            loss *= es * es
             if it == 0:
                 first = loss
             last = loss

@@ -335,11 +335,17 @@ class Learner:
             lab[m] = c
             m += 1
 
+        gi, gs = ws.gi, ws.gs
+
         def batch_rows(_order, i, cnt, Xb, _bl, _bw):
+            # check rows come stored rows first: a batch is one run of each
+            a = max(0, min(cnt, n_stored - i))
             for r in range(cnt):
                 k = i + r
-                src = rp if k < n_stored else X
-                B.gather(Xb, r, src.view, rows[k], nf, src.scale[rows[k]])
+                gi[r] = rows[k]
+                gs[r] = rp.scale[rows[k]] if k < n_stored else X.scale[rows[k]]
+            B.gather_rows(Xb, 0, rp.view, gi, gs, 0, a, nf)
+            B.gather_rows(Xb, a, X.view, gi, gs, a, cnt - a, nf)
         self.net.predict_into(batch_rows, m, ws.pred)
         hit = [0] * (c + 1)
         tot = [0] * (c + 1)
@@ -525,24 +531,40 @@ class Learner:
         n_stored = C + m * n_rep
         rng = self.rng
 
+        gi, gs = ws.gi, ws.gs
+        b = self.net.batch
+
         def batch_rows(order, i, cnt, Xb, bl, bw):
+            # a batch's stored rows first, then its real rows, each in the shuffled order: one
+            # gather from each pool (FORMAT.md 4, fit)
+            a = 0
+            e = cnt
             for r in range(cnt):
                 k = order[i + r]
-                if k < C:
-                    B.gather(Xb, r, rp.view, rp.capacity + k, nf, rp.scale[rp.capacity + k])
-                    y = k
-                elif k < n_stored:
-                    j = (k - C) % n_rep
-                    B.gather(Xb, r, rp.view, j, nf, rp.scale[j])
-                    y = rp.cls[j]
+                if k < n_stored:
+                    if k < C:
+                        j, y = rp.capacity + k, k
+                    else:
+                        j = (k - C) % n_rep
+                        y = rp.cls[j]
+                    sc = rp.scale[j]
+                    at = a
+                    a += 1
                 else:
-                    j = k - n_stored
-                    B.gather(Xb, r, X.view, j, nf, X.scale[j])
-                    y = c
-                if noise is not None and k < n_stored:
+                    j, y, sc = k - n_stored, c, X.scale[k - n_stored]
+                    e -= 1
+                    at = e
+                gi[at] = j
+                gs[at] = sc
+                bl[at] = y
+                bw[at] = class_w[y]
+            # the real rows were filled from the end: put them back in their shuffled order
+            _reverse(gi, gs, bl, bw, a, cnt)
+            B.gather_rows(Xb, 0, rp.view, gi, gs, 0, a, nf)
+            B.gather_rows(Xb, a, X.view, gi, gs, a, cnt - a, nf)
+            if noise is not None:
+                for r in range(a):
                     B.add_window(Xb, r, noise[0], rng.below(NOISE_WINDOWS), nf, noise[1])
-                bl[r] = y
-                bw[r] = class_w[y]
         return n_stored + n_real, batch_rows
 
     # ---- input ------------------------------------------------------------------
@@ -693,7 +715,7 @@ class _Workspace:
         # a class never distils more rows than one call trains on, nor more than its quota allows
         most = max(_train_rows(S, ve), _train_rows(min(S, 2 * ve - 1), ve))
         k = max(1, min(hp["max_per_class"] - 1, most))
-        self.distiller = Distiller(B, nf, k, hp["embed_dim"], hp["distill_momentum"] > 0)
+        self.distiller = Distiller(B, nf, k, hp["embed_dim"], hp["distill_momentum"] > 0, most)
         order_rows = C + cap + S
         self.noise = None
         if hp["replay_noise"] > 0:
@@ -707,7 +729,21 @@ class _Workspace:
         self.pred = array("H", bytes(2 * (C + cap + S)))
         self.buf = array("f", bytes(4 * nf))
         self.park = array("b", bytes(nf))
+        self.gi = array("H", bytes(2 * hp["batch"]))  # a batch's rows to gather, and their scales
+        self.gs = array("f", bytes(4 * hp["batch"]))
         self.X = Rows(B, nf, S)
+
+
+def _reverse(gi, gs, bl, bw, lo, hi):
+    # reverse slots lo..hi-1 of the batch's index, scale, label and weight tables
+    hi -= 1
+    while lo < hi:
+        gi[lo], gi[hi] = gi[hi], gi[lo]
+        gs[lo], gs[hi] = gs[hi], gs[lo]
+        bl[lo], bl[hi] = bl[hi], bl[lo]
+        bw[lo], bw[hi] = bw[hi], bw[lo]
+        lo += 1
+        hi -= 1
 
 
 def _iterable(x):

@@ -62,23 +62,27 @@ def _deq(P, i):
 
 def test_int8_row_kernels(ctx):
     # the pool's rows: gather, the nearest-mean head's logits, the per-feature range
+    from array import array
     B = tinycil.backend.get(ctx["backend"])
     nf = 5
     P = _pool(B, 6, nf, 4)
-    X = B.zeros(3, nf + 1)
-    for r, k in enumerate((4, 0, 2)):
-        B.gather(X, r, P.view, k, nf, P.scale[k])
+    X = B.zeros(4, nf + 1)
+    idx, sc = array("H", [9, 4, 0, 2]), array("f", [0.0, 0.0, 0.0, 0.0])
+    for i in (1, 2, 3):
+        sc[i] = P.scale[idx[i]]
+    B.gather_rows(X, 1, P.view, idx, sc, 1, 3, nf)  # rows 1..3 of X from idx[1..3]
+    for r, k in ((1, 4), (2, 0), (3, 2)):
         want = _deq(P, k)
         for j in range(nf):
-            approx(B.get(X, r, j), want[j], TOL, "gather")
+            approx(B.get(X, r, j), want[j], TOL, "gather_rows")
     a, b = B.zeros(1, 4), B.zeros(1, 4)
     for c in range(3):
         B.put(a, 0, c, 0.5 + c)
         B.put(b, 0, c, -1.0 * c)
-    Y = B.zeros(3, 4)
-    B.fill(Y, 3, 3, 1.0)
-    B.linear_q(X, P.view, 3, a, b, Y, 3, nf, 3)
-    for r in range(3):
+    Y = B.zeros(4, 4)
+    B.fill(Y, 4, 3, 1.0)
+    B.linear_q(X, P.view, 3, a, b, Y, 4, nf, 3)
+    for r in range(4):
         x = [B.get(X, r, j) for j in range(nf)]
         for c in range(3):
             q = [P.q[(3 + c) * nf + j] for j in range(nf)]
@@ -91,35 +95,31 @@ def test_int8_row_kernels(ctx):
         approx(B.get(hi, 0, j), max(vals), TOL, "col_range_q hi")
 
 
-def test_int8_embedding_kernels(ctx):
-    # distribution matching's random layer E is int8 (FORMAT.md 5)
+def test_integer_kernels(ctx):
+    # _int8's dot products over int8 rows (machine code where the port has viper)
     from array import array
-    B = tinycil.backend.get(ctx["backend"])
-    nf, c, n, k = 6, 3, 5, 2
-    P = _pool(B, n + 1, nf, 8)
-    buf = array("b", bytes(c * nf))
-    Rng(2).fill_bytes(buf, c * nf)
-    E = B.int8_view(buf, c, nf)
-    out = B.zeros(1, c + 1)
-    B.relu_mean_qq(P.view, 1, n, B.row_scales(P.scale, 1, n), E, nf, c, out)
-    for u in range(c):
-        want = sum(max(0.0, sum(_deq(P, i)[j] * buf[u * nf + j] for j in range(nf))) for i in range(1, n + 1)) / n
-        approx(B.get(out, 0, u), want, TOL, "relu_mean_qq")
-    rng = Rng(3)
-    S = _mat(B, k, nf, rng)
-    s = _get(B, S, k, nf)
-    H = B.zeros(k, c)
-    B.linear_e(S, E, H, k, nf, c)
-    for r in range(k):
-        for u in range(c):
-            approx(B.get(H, r, u), max(0.0, sum(s[r][j] * buf[u * nf + j] for j in range(nf))), TOL, "linear_e")
-    G = _mat(B, k, nf, rng)
-    g0 = _get(B, G, k, nf)
-    B.matmul_acc_e(H, E, G, k, nf, c)
-    for r in range(k):
-        for j in range(nf):
-            want = g0[r][j] + sum(B.get(H, r, u) * buf[u * nf + j] for u in range(c))
-            approx(B.get(G, r, j), want, TOL, "matmul_acc_e")
+    from tinycil import _int8
+    r = Rng(2)
+    n, rows, cols = 7, 3, 4
+    a = array("b", bytes(rows * n + 2))
+    b = array("b", bytes(cols * n))
+    r.fill_bytes(a, len(a))
+    r.fill_bytes(b, len(b))
+    d = array("b", bytes(rows * cols))
+    r.fill_bytes(d, len(d))
+    # the machine-code kernels (where the port has viper) and the bytecode ones alike
+    for relu_dots, rows_times in ((_int8.relu_dots, _int8.rows_times), (_int8.relu_dots_py, _int8.rows_times_py)):
+        out = array("i", bytes(4 * rows * cols))
+        relu_dots(a, 2, rows, b, 0, cols, n, out)
+        for i in range(rows):
+            for u in range(cols):
+                want = max(0, sum(a[2 + i * n + j] * b[u * n + j] for j in range(n)))
+                check(out[i * cols + u] == want, "relu_dots")
+        g = array("i", bytes(4 * rows * n))
+        rows_times(d, rows, cols, b, n, g)
+        for i in range(rows):
+            for j in range(n):
+                check(g[i * n + j] == sum(d[i * cols + u] * b[u * n + j] for u in range(cols)), "rows_times")
     # the bytes of a draw, little-endian, as int8 (FORMAT.md 3)
     r1, r2 = Rng(2), Rng(2)
     b5 = array("b", bytes(5))
@@ -127,6 +127,40 @@ def test_int8_embedding_kernels(ctx):
     x, y = r2.next_u32(), r2.next_u32()
     want = [(v >> (8 * i)) & 255 for v in (x,) for i in range(4)] + [y & 255]
     check([v & 255 for v in b5] == want and r1.state == r2.state, "fill_bytes")
+
+
+def test_distribution_matching_chunk(ctx):
+    # dm_chunk against the same arithmetic written out (FORMAT.md 5), and quantize_rows
+    from array import array
+    from tinycil.distill import Distiller
+    from tinycil.replay import quantize_into
+    B = tinycil.backend.get(ctx["backend"])
+    nf, n, k, c = 6, 5, 2, 3
+    P = _pool(B, n + 1, nf, 8)
+    d = Distiller(B, nf, k, c, False, n)
+    S = _mat(B, k, nf, Rng(3))
+    B.quantize_rows(S, k, nf, d.Sq, d.ss)
+    for i in range(k):
+        q = array("b", bytes(nf))
+        s = quantize_into(B.row(S, i, nf), nf, q, 0)
+        check(list(q) == list(d.Sq[i * nf:(i + 1) * nf]) and s == d.ss[i], "quantize_rows")
+    Rng(5).fill_bytes(d.E, c * nf)
+    E = list(d.E)
+    dot = lambda x, xo, u: sum(x[xo + j] * E[u * nf + j] for j in range(nf))  # noqa: E731
+    mT = [sum(P.scale[1 + i] * max(0, dot(P.q, (1 + i) * nf, u)) for i in range(n)) / n for u in range(c)]
+    hS = [[max(0, dot(d.Sq, r * nf, u)) for u in range(c)] for r in range(k)]
+    mS = [sum(d.ss[r] * hS[r][u] for r in range(k)) / k for u in range(c)]
+    diff = [mS[u] - mT[u] for u in range(c)]
+    pre = 0.01
+    G0 = [B.row(d.G, r, nf) for r in range(k)]
+    loss = B.dm_chunk(P.q, 1, n, B.row_scales(P.scale, 1, n), d.Sq, d.ss, k, d.E, c, nf, pre, d, d.G)
+    approx(loss, sum(v * v for v in diff), 1e-4, "dm_chunk loss")
+    for r in range(k):
+        q = array("b", bytes(c))
+        s = quantize_into([diff[u] * pre if hS[r][u] > 0 else 0.0 for u in range(c)], c, q, 0)
+        for j in range(nf):
+            want = G0[r][j] + s * sum(q[u] * E[u * nf + j] for u in range(c))
+            approx(B.get(d.G, r, j), want, 1e-4, "dm_chunk gradient")
 
 
 def test_softmax_xent_sgd(ctx):

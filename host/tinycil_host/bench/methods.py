@@ -36,14 +36,15 @@ def dequantize(scale, q):
 
 
 # ---- analytic FLOPs of the learner's work (FORMAT.md sections 4-7) -----------------
-def fit_flops(sizes, n_rows, epochs, batch):
-    """One `fit`: forward (F) + weight gradients (F) + input gradients of every layer but the
-    first (F - 2*n0*n1) per row, softmax/xent ~5 per output, and the momentum update
-    (V = mu V - lr G; W += V: 4 FLOPs per parameter) once per mini-batch."""
+def fit_flops(sizes, n_rows, epochs, batch, ncm=False, momentum=False):
+    """One `fit`: forward (F, the nearest-mean head's fixed logits included when on) + weight
+    gradients (F) + input gradients of every layer but the first (F - 2*n0*n1) per row,
+    softmax/xent ~5 per output, and the update once per mini-batch (W -= lr G: 2 FLOPs per
+    parameter; with momentum V = mu V - lr G; W += V: 4)."""
     F = mlp_flops(sizes)
-    per_row = 3 * F - 2 * sizes[0] * sizes[1] + 5 * sizes[-1]
+    per_row = 3 * F - 2 * sizes[0] * sizes[1] + 5 * sizes[-1] + (2 * sizes[0] * sizes[-1] if ncm else 0)
     batches = -(-n_rows // batch) if n_rows else 0
-    return epochs * (n_rows * per_row + batches * 4 * mlp_params(sizes))
+    return epochs * (n_rows * per_row + batches * (4 if momentum else 2) * mlp_params(sizes))
 
 
 def distill_flops(n_real, k, n_features, embed_dim, iters):
@@ -250,16 +251,16 @@ class _Counting:
         fit0, pred0 = net.fit, net.predict
         me = self
 
-        def fit(X, labels, weights, epochs, lr, mu, rng, log=None, noise=None):
+        def fit(X, labels, weights, epochs, lr, mu, rng, log=None, noise=None, stored=None):
             if me.on:
-                me.train_flops += fit_flops(list(net.sizes), len(X), epochs, net.batch)
+                me.train_flops += fit_flops(list(net.sizes), len(X), epochs, net.batch, net.ncm is not None, mu > 0)
                 if noise is not None:  # a multiply-add per value of every noisy row, every epoch
                     me.train_flops += 2 * net.sizes[0] * noise[0] * epochs
-            return fit0(X, labels, weights, epochs, lr, mu, rng, log, noise)
+            return fit0(X, labels, weights, epochs, lr, mu, rng, log, noise, stored)
 
         def predict(X):
             if me.on:
-                me.train_flops += len(X) * mlp_flops(list(net.sizes))
+                me.train_flops += len(X) * net.flops()
             return pred0(X)
         net.fit = fit
         net.predict = predict

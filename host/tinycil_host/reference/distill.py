@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..limits import CHUNK
+from ..store import quantize_rows
 from .rng import init_scale
 
 F32 = np.float32
@@ -24,37 +25,48 @@ def herding_order(T, k):
     return chosen
 
 
-def embedding(rng, embed_dim, nf):
-    """FORMAT.md 5: the int8 random layer, CHUNK units at a time, each chunk from fresh bytes."""
-    return np.concatenate([rng.bytes(min(CHUNK, embed_dim - u) * nf).reshape(-1, nf)
-                           for u in range(0, embed_dim, CHUNK)])
-
-
 def distill(T, S, rng, iters, embed_dim, lr, mu, log=None):
     """Distribution matching of S (k, f) to T (n, f); returns (S, first loss, last loss).
-    The random layer is E * es: int8 values E and es = init_scale(f) / 128 (FORMAT.md 5)."""
+
+    As the board computes it (FORMAT.md 5): the random layer is int8 values E times
+    es = init_scale(f) / 128, drawn CHUNK units at a time; T's rows are int8 as stored, S is
+    quantized at every iteration and the gradient per chunk, so every product is between int8
+    rows. T must be int8 rows already (dequantized), as learn_class holds them."""
     T = np.asarray(T, dtype=F32)
     S = np.array(S, dtype=F32)
     k, nf = S.shape
+    n = len(T)
+    Ts, Tq = quantize_rows(T)   # T's own int8 rows: exact, T came from them
+    Tq = Tq.astype(np.int64)
     V = np.zeros_like(S)
     lo, hi = T.min(axis=0), T.max(axis=0)
     es = init_scale(nf) / 128.0
-    pre = F32(es * es * nf / embed_dim)  # FORMAT.md 5's preconditioning, in the int8 units
+    pre = F32(es * es * nf / embed_dim)
     lr, mu = F32(lr), F32(mu)
     first = last = 0.0
     for it in range(iters):
-        E = embedding(rng, embed_dim, nf).astype(F32)
-        mT = np.maximum(T @ E.T, F32(0)).mean(axis=0, dtype=F32)
-        Hs = np.maximum(S @ E.T, F32(0))
-        d = Hs.mean(axis=0, dtype=F32) - mT   # (mS - mT) / es
-        loss = float((d.astype(np.float64) ** 2).sum()) * es * es
+        ss, Sq = quantize_rows(S)
+        Sq = Sq.astype(np.int64)
+        G = np.zeros_like(S)
+        loss = 0.0
+        for u in range(0, embed_dim, CHUNK):
+            c = min(CHUNK, embed_dim - u)
+            E = rng.bytes(c * nf).reshape(c, nf).astype(np.int64)
+            hT = np.maximum(Tq @ E.T, 0)
+            hS = np.maximum(Sq @ E.T, 0)
+            mT = (Ts[:, None] * hT.astype(F32)).sum(axis=0, dtype=F32)
+            mS = (ss[:, None] * hS.astype(F32)).sum(axis=0, dtype=F32)
+            d = (mS / F32(k) - mT / F32(n)).astype(F32)   # (mS - mT) / es
+            loss += float((d.astype(np.float64) ** 2).sum())
+            dH = np.where(hS > 0, d * pre, F32(0)).astype(F32)
+            ds, dq = quantize_rows(dH)
+            G += (ds[:, None] * (dq.astype(np.int64) @ E).astype(F32)).astype(F32)
+        loss *= es * es
         if it == 0:
             first = loss
         last = loss
         if not loss < 1e30:  # NaN included
             raise ArithmeticError("distillation diverged (loss %r); lower distill_lr" % (loss,))
-        dH = np.where(Hs > 0, d * pre, F32(0)).astype(F32)
-        G = dH @ E
         if mu:
             V = mu * V - lr * G
             S += V

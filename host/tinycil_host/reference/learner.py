@@ -237,13 +237,15 @@ class Learner:
     def train(self, T, log):
         """4. Train on every class's mean and replay samples and the new real rows T."""
         Xt, yt, wt, noise = self._training_rows(T)
+        stored = len(Xt) - (len(T) if self.hp["train_on_real"] else 0)
         epochs = self.hp["epochs"]
         every = max(1, epochs // 4)
 
         def progress(e, total, loss):
             if e % every == 0 or e == total:
                 log("train: epoch %d/%d loss %.4f (hidden %d)" % (e, total, loss, self.net.hidden[0]))
-        return self.net.fit(Xt, yt, wt, epochs, self.hp["lr"], self.hp["momentum"], self.rng, progress, noise)
+        return self.net.fit(Xt, yt, wt, epochs, self.hp["lr"], self.hp["momentum"], self.rng, progress, noise,
+                            stored)
 
     def check(self, new_rows):
         """5. min(new class's accuracy on new_rows, older classes' balanced accuracy on their means

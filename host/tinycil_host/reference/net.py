@@ -160,7 +160,7 @@ class Net:
             self.b[l] += self.Vb[l]
         return loss
 
-    def fit(self, X, labels, weights, epochs, lr, mu, rng, log=None, noise=None):
+    def fit(self, X, labels, weights, epochs, lr, mu, rng, log=None, noise=None, stored=None):
         """Shuffled mini-batch epochs over the rows of X; returns the last epoch's mean loss.
 
         The index list persists across epochs and is reshuffled each time, like the board's.
@@ -181,6 +181,8 @@ class Net:
             batches = 0
             for i in range(0, n, self.batch):
                 idx = order[i:i + self.batch]
+                if stored is not None:  # the board gathers a batch's stored rows first (FORMAT.md 4)
+                    idx = [k for k in idx if k < stored] + [k for k in idx if k >= stored]
                 Xb = X[idx]
                 if noise is not None:
                     add_noise(Xb, idx, noise, rng)

@@ -20,13 +20,17 @@ def board_ram(n_inputs, n_features, max_hidden, max_classes, n_layers=1, batch=1
     replay = (cap + C) * (nf + 4) + 2 * cap + 4 * C
     inp = 4 * (2 * n_inputs + max(n_inputs, nf, widest_frontend) + max(nf, widest_frontend))
     ve = val_every
-    k = max(1, min(max_per_class - 1, max(train_rows(S, ve), train_rows(min(S, 2 * ve - 1), ve))))
+    most = max(train_rows(S, ve), train_rows(min(S, 2 * ve - 1), ve))
+    k = max(1, min(max_per_class - 1, most))
     ch = min(CHUNK, embed_dim)
-    distiller = (ch * nf + 4 * (2 * k * ch + 2 * ch + (3 if distill_momentum > 0 else 2) * k * nf + 2 * nf)
-                 + 8 * 3 * nf)
+    distiller = (ch * nf + k * nf + 4 * k + k * ch + 4 * k            # E, the int8 rows Sq and dq, their scales
+                 + 4 * (max(most, k) * ch + k * nf)                   # the integer activations and gradient
+                 + 4 * (2 * ch + (3 if distill_momentum > 0 else 2) * k * nf + 2 * nf)  # mT, d; S, G, (V); lo, hi
+                 + 8 * 3 * nf)                                        # herding's scratch (doubles)
     order, noise = C + cap + S, 0
     if replay_noise > 0:   # 7.4: the stored rows repeated, and the noise table
         order = C + max(cap, min(MAX_REPEATS * cap, S * C)) + S
         noise = 4 * (NOISE_WINDOWS + nf - 1)
-    work = S * (nf + 4) + 2 * (order + 3 * (C + cap + S)) + 4 * nf + nf + noise + distiller
+    work = (S * (nf + 4) + 2 * (order + 3 * (C + cap + S)) + 4 * nf + nf + 6 * batch + noise
+            + distiller)
     return {"net": net, "replay": replay, "input": inp, "learn_class": work, "total": net + replay + inp + work}
