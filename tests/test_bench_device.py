@@ -1,8 +1,15 @@
-"""bench-device's pieces that need no interpreter: the heap search and the report."""
-from tinycil_host import bench_device
+"""bench-device's pieces that need no board: the heap search, the report, the emulated board's
+runner, and the MNIST learner's settings."""
+import json
+from pathlib import Path
+
+import pytest
+
+from tinycil_host import qemu_board
+from tinycil_host.bench import boards, device_report, settings
 
 
-def test_smallest_heap_searches_down_and_up_in_2wk_steps():
+def test_smallest_heap_searches_down_and_up_in_steps():
     tried = []
 
     def at_least(n):
@@ -11,40 +18,74 @@ def test_smallest_heap_searches_down_and_up_in_2wk_steps():
             return h >= n
         return passes
 
-    assert bench_device.smallest_heap(at_least(91), 96) == 92       # binary search below the start
-    assert bench_device.smallest_heap(at_least(300), 96) == 300     # doubles from a failing start first
+    assert boards.smallest_heap(at_least(91), 96) == 92       # binary search below the start
+    assert boards.smallest_heap(at_least(300), 96) == 300     # doubles from a failing start first
     assert 192 in tried and 384 in tried
-    assert bench_device.smallest_heap(lambda h: False, 96, limit=400) is None
+    assert boards.smallest_heap(lambda h: False, 96, limit=400) is None
 
 
-def _row(**extra):
-    row = {"interpreter": "/x/micropython", "backend": "pure", "issue_heap_wk": 96, "passed_at_issue_heap": True,
-           "seconds_per_class": [1.0, 3.0], "final_accuracy": 0.9, "smallest_heap_wk": 90}
-    row.update(extra)
-    return row
+META = {"command": "tinycil bench-device", "git": "abc", "date": "d", "machine": "m", "cpu": "c"}
 
 
-def test_report_states_the_front_end_scenario_or_why_it_was_skipped():
-    meta = {"command": "tinycil bench-device", "git": "abc", "date": "d", "machine": "m"}
-    fe = {"frontend_bytes": 25350, "file_bytes": 47344, "board_ram": 103484,
-          "file": {"smallest_heap_wk": 206, "accuracy": 0.845, "seconds_per_class": [1.0, 1.1]},
-          "ram": {"smallest_heap_wk": None, "accuracy": None, "seconds_per_class": []}}
-    text = bench_device._report(meta, [_row(frontend=fe)])
-    assert "| read from the file (`tinycil.load` default) | 206wK | 1.0 / 1.1 | 0.845 |" in text
-    assert "| held in RAM (`frontend_in_ram=True`) | none up to 1024wK | - | - |" in text
-    assert "25350 int8 bytes" in text
-    text = bench_device._report(meta, [_row(frontend={"skipped": "no such data set: mnist"})])
-    assert "scenario was skipped: no such data set: mnist" in text
+def _results(**extra):
+    res = {"interpreters": ["/x/m32 (MicroPython 1.28.0, 32-bit, float32, pure)"], "missing": [],
+           "host_seconds": {"numpy": 0.25, "ulab-f32-64bit": 0.45, "pure-f64-64bit": 6.0},
+           "heaps": [{"interpreter": "/x/m32", "tag": "pure-f32-32bit", "backend": "pure", "digits_kb": 72,
+                      "mnist": {"file": {"smallest_heap_kb": 104, "accuracy": 0.8},
+                                "ram": {"smallest_heap_kb": None, "accuracy": None}}}],
+           "mnist": {"frontend_bytes": 25350, "file_bytes": 47344, "board_ram": 60000},
+           "qemu": {"skipped": "TINYCIL_QEMU_FIRMWARE is not set"}}
+    res.update(extra)
+    return res
+
+
+def test_report_states_heaps_goals_boards_ratios_and_what_was_not_measured():
+    text = device_report.report(META, _results())
+    assert "| pure-f32-32bit | 72 KB | 64 KB: **missed** | 104 KB | none up to 1024 KB | 110 KB: met |" in text
+    assert "| ESP32 (no PSRAM), at most | about 110 KB | fits | - | fits |" in text
+    assert "| ESP32 (no PSRAM), at start | about 56 KB | no | - | no |" in text
+    assert "| ulab-f32-64bit | 0.450 | 1.80 |" in text and "pure / ulab: 13.3" in text
+    assert "Not measured: TINYCIL_QEMU_FIRMWARE is not set." in text
+    q = [{"firmware": "fw.elf", "backend": "ulab", "instructions": [2e9] * 5 + [1e9] * 5, "mean_instructions": 1.5e9,
+          "final_accuracy": 0.9, "first_two": 0.88, "heap_kb": 400},
+         {"firmware": "fw.elf", "backend": "pure", "error": "Traceback\nMemoryError: out of memory"}]
+    text = device_report.report(META, _results(qemu=q))
+    assert "| fw.elf | 400 KB | ulab | 1.50G / 2.00G | 11.3 | 6.2 | 0.900 | 0.880 |" in text
+    assert "| fw.elf | | pure | failed: MemoryError: out of memory |" in text
+
+
+def test_an_emulated_board_is_skipped_with_a_reason(monkeypatch, tmp_path):
+    monkeypatch.delenv(qemu_board.ENV, raising=False)
+    assert "TINYCIL_QEMU_FIRMWARE is not set" in qemu_board.unavailable()
+    monkeypatch.setenv(qemu_board.ENV, str(tmp_path / "none.elf"))
+    why = qemu_board.unavailable()
+    assert "none.elf" in why and ("does not exist" in why or "not installed" in why)
+
+
+@pytest.mark.skipif(bool(qemu_board.unavailable()), reason=qemu_board.unavailable() or "")
+def test_the_emulated_board_counts_instructions(tmp_path):
+    """With a firmware named: a script on the board (mpremote mount) sees an instruction clock
+    (ticks_us x 1000) that gives the same count, run after run, up to the serial line's
+    interrupts (a microsecond here or there)."""
+    (tmp_path / "count.py").write_text(
+        "import time, gc\nt = time.ticks_us()\ns = 0\nfor i in range(1000):\n    s += i\n"
+        "print('US', time.ticks_diff(time.ticks_us(), t), gc.mem_free() + gc.mem_alloc())\n")
+    counts = []
+    for _ in range(2):
+        with qemu_board.QemuBoard(qemu_board.named_firmware()[0]) as qb:
+            rc, out = qb.run("count.py", tmp_path)
+        assert rc == 0, out
+        counts.append(out.split("US")[1].split()[0])
+    a, b = int(counts[0]), int(counts[1])
+    assert a > 100 and abs(a - b) <= max(2, a // 100), counts
 
 
 def test_mnist_scenario_is_the_committed_benchmarks_mnist_learner():
     """bench-device claims to measure the benchmark's MNIST learner: its settings must follow
     bench/results.json when the benchmark is regenerated (the RAM depends on every one of them)."""
-    import json
-    from pathlib import Path
     res = json.loads((Path(__file__).resolve().parents[1] / "bench" / "results.json").read_text())
     info = res["datasets"]["mnist"]["info"]
-    L = bench_device.MNIST_LEARNER
+    L = settings.MNIST_LEARNER
     assert L["features"] == info["n_features"]
     assert L["memory_bytes"] == info["budgets"][str(res["meta"]["settings"]["memory_percent"])]
     for k in ("max_hidden", "min_hidden", "grow_step", "tolerance", "max_classes", "max_per_class", "replay_noise",

@@ -47,7 +47,7 @@ def buffer_bytes(obj, seen):
 PARTS = {  # the replay set first: the net's nearest-mean head refers to its rows
     "replay": ("replay",),
     "net": ("net", "_ncm_a", "_ncm_b"),
-    "input": ("offset", "scale", "_x", "_y"),
+    "input": ("offset", "scale", "_xin", "_x", "_y"),
     "learn_class": ("_ws",),
 }
 
@@ -127,8 +127,7 @@ def test_frontend_layers_fit_the_trimmed_rows(device_learner, shapes):
     want = ref.Learner(100, 12, frontend=host, input_offset=off, input_scale=sc).features(X)
     got = []
     for x in X:
-        lrn._feature_row(list(map(float, x)), "x")
-        got.append(list(lrn.B.row(lrn._x, 0, 12)))
+        got.append(list(lrn.B.row(lrn._feature_row(list(map(float, x)), "x"), 0, 12)))
     np.testing.assert_allclose(np.array(got), want, rtol=1e-4, atol=1e-4)
 
 

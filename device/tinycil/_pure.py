@@ -53,6 +53,12 @@ def put(M, i, j, v):
     M.r[i][j] = v
 
 
+def float_row(n):
+    # (a float array of n values, a 1-row matrix over it): the array is the matrix's row
+    M = Mat(1, n)
+    return M.r[0], M
+
+
 def row(M, i, n):
     a = M.r[i]
     return [a[j] for j in range(n)]

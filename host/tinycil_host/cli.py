@@ -21,7 +21,7 @@ COMMANDS = {
     "flash": ("tinycil_host.board_cli", "flash MicroPython firmware (with ulab) to a board"),
     "demo": ("tinycil_host.demo", "the main job: prepare, deploy to a virtual board, learn 8 classes"),
     "bench": ("tinycil_host.bench.cli", "the paper's protocol on the shared data sets, with baselines"),
-    "bench-device": ("tinycil_host.bench_device", "seconds per learn_class and peak heap on MicroPython"),
+    "bench-device": ("tinycil_host.bench.boards", "heap and time of learn_class on 32-bit and emulated boards"),
 }
 
 

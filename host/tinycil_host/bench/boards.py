@@ -1,0 +1,276 @@
+"""`tinycil bench-device`: what a board needs and how long it takes, measured on interpreters with
+a board's word size and float, and on an emulated Cortex-M3 board.
+
+- **Heap** (issue "Fit the boards"): on every 32-bit interpreter $MICROPYTHON names, the package
+  compiled to .mpy, the smallest `-X heapsize` (a board's KB there) at which the digits scenario
+  (tests/device/test_digits.py: ten classes one at a time, 50 samples of 64 features,
+  max_hidden 32, memory_bytes 6400) passes, and at which the benchmark's MNIST learner (PCA
+  784 -> 32 front-end) loads and learns two more classes, its front-end read from the file and
+  held in RAM.
+- **Board time**: on every qemu firmware $TINYCIL_QEMU_FIRMWARE names (MicroPython's qemu port,
+  MPS2_AN385, run with `-icount shift=0`: a microsecond of the board's clock is 1000 guest
+  instructions), the instructions of each learn_class of the digits scenario, ulab and pure
+  backends, and seconds at 133 MHz (RP2040) and 240 MHz (ESP32) assuming one cycle per
+  instruction.
+- **Host time** (issue "The ulab path"): the same scenario side by side in one run on this
+  machine: the NumPy reference, every ulab interpreter and the pure backend; the ratios.
+- **Seeds**: the scenario at other learner seeds (the test runs seed 1).
+"""
+import json
+import platform
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .. import REPO, device_data, mpy, qemu_board
+from ..errors import UserError
+from .device_report import report
+from .settings import GOAL_KB, MNIST_BASE, MNIST_CALL, MNIST_LEARNER, MNIST_NEW, MNIST_TEST
+
+RUNNER = REPO / "tests" / "device" / "run.py"
+SCRIPTS = Path(__file__).resolve().parents[1] / "device_scripts"
+TIMING = SCRIPTS / "board_timing.py"
+SEEDS_SCRIPT = SCRIPTS / "digits_seeds.py"
+FRONTEND_SCRIPT = SCRIPTS / "frontend_heap.py"
+class BenchDeviceError(UserError):
+    pass
+
+
+def add_arguments(p):
+    p.add_argument("--out", default="bench/device", help="folder for report.md and results.json (default %(default)s)")
+    p.add_argument("--no-search", action="store_true", help="skip the smallest-heap searches")
+    p.add_argument("--seeds", default="1,7,13,21,33,42",
+                   help="learner seeds for the spread table (comma list; 'none' to skip; default %(default)s)")
+    p.add_argument("--repeats", type=int, default=3,
+                   help="host timing runs per interpreter, the fastest counts (default %(default)s)")
+
+
+# ---- searches and runs ----------------------------------------------------------------------
+def smallest_heap(passes, start, lo=16, limit=1024, step=2):
+    """The smallest heap (in `step` units) at which passes(heap) holds: from `start` up by
+    doubling until one passes (None past `limit`), then a binary search below it."""
+    hi = start
+    while not passes(hi):
+        print("  heap %d: fails" % hi, flush=True)
+        lo = hi
+        hi *= 2
+        if hi > limit:
+            return None
+    while hi - lo > step:
+        mid = (lo + hi) // 2 // step * step
+        ok = passes(mid)
+        print("  heap %d: %s" % (mid, "passes" if ok else "fails"), flush=True)
+        if ok:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def digits_passes(it, package, data_dir, kb):
+    """The acceptance test under interpreter `it` with the compiled package at a `kb` KB heap."""
+    cmd, env = mpy.command(RUNNER, args=[data_dir, it.backend, "test_digits"], interpreter=it.path, heap="%dK" % kb)
+    env["TINYCIL_DEVICE"] = str(package)
+    r = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=1800)
+    return re.search(r"^1 passed, 0 failed$", r.stdout, re.M) is not None
+
+
+def host_times(interps, data_file, repeats):
+    """Seconds of the digits scenario's ten learn_class calls, side by side on this machine:
+    {"numpy": s, <tag>: s, ...}, each the fastest of `repeats` runs, the runs interleaved."""
+    from ..datasets import load
+    from ..reference import Learner
+    d = load("digits")
+    rows = {c: d.X_train[d.y_train == c][:50] / np.float32(16) for c in range(10)}
+    best = {}
+    for _ in range(repeats):
+        lrn = Learner(64, max_hidden=32, memory_bytes=6400)
+        t = time.perf_counter()
+        for c in range(10):
+            lrn.learn_class(str(c), rows[c])
+        best["numpy"] = min(best.get("numpy", 1e9), time.perf_counter() - t)
+        for it in interps:
+            r = mpy.run(TIMING, args=[data_file, it.backend], interpreter=it.path, heap="4M" if it.board_like else "1024wK",
+                        extra_path=[REPO / "tests" / "device"], timeout=1800)
+            us = [int(v) for v in re.findall(r"^CLASS \d+ (\d+)$", r.stdout, re.M)]
+            if len(us) != 10:
+                raise BenchDeviceError("the timing run failed under %s: %s" % (it.describe(), (r.stderr or r.stdout)[-300:]))
+            best[it.tag()] = min(best.get(it.tag(), 1e9), sum(us) / 1e6)
+    return best
+
+
+def qemu_runs(firmware, data_file):
+    """The digits scenario on each emulated board, ulab and pure backends: instructions per
+    learn_class, accuracy, the board's heap."""
+    out = []
+    with tempfile.TemporaryDirectory(prefix="tinycil-qemu-") as tmp:
+        mount = Path(tmp)
+        mpy.compile_package(mount, march="armv7m")
+        shutil.copy(REPO / "tests" / "device" / "util.py", mount / "util.py")
+        shutil.copy(TIMING, mount / TIMING.name)
+        shutil.copy(data_file, mount / "digits.bin")
+        for fw in firmware:
+            for backend in ("ulab", "pure"):
+                print("  %s, %s backend" % (Path(fw).name, backend), flush=True)
+                with qemu_board.QemuBoard(fw) as qb:
+                    rc, text = qb.run(TIMING.name, mount, args=["digits.bin", backend], timeout=7200)
+                us = [int(v) for v in re.findall(r"^CLASS \d+ (\d+)$", text, re.M)]
+                res = re.search(r"^RESULT ([0-9.]+) ([0-9.]+) (\d+)$", text, re.M)
+                row = {"firmware": Path(fw).name, "backend": backend}
+                if len(us) == 10 and res:
+                    instr = [u * 1000 for u in us]
+                    row.update(instructions=instr, mean_instructions=sum(instr) / 10.0,
+                               final_accuracy=float(res.group(1)), first_two=float(res.group(2)),
+                               heap_kb=int(res.group(3)) // 1024)
+                else:
+                    row["error"] = text.strip()[-400:]
+                out.append(row)
+    return out
+
+
+def seed_spread(data_dir, seeds, procs=2):
+    """{seed: (final accuracy, first two classes)} of the scenario on the PyPI unix port."""
+    out = {}
+    groups = [g for g in (seeds[i::procs] for i in range(procs)) if g]
+    runs = []
+    for g in groups:
+        cmd, env = mpy.command(SEEDS_SCRIPT, args=[REPO, data_dir, "pure"] + g, heap="256wK")
+        runs.append(subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     text=True))
+    for p in runs:
+        text = p.communicate(timeout=3600)[0]
+        for m in re.finditer(r"^SEED (\d+) ([0-9.]+) ([0-9.]+)$", text, re.M):
+            out[int(m.group(1))] = (float(m.group(2)), float(m.group(3)))
+        if p.returncode:
+            raise BenchDeviceError("the seed runs failed:\n" + text[-800:])
+    return out
+
+
+def mnist_learner(data_dir):
+    """The benchmark's MNIST learner prepared on the host, and its data file for the board
+    (None, reason when MNIST is not in the shared data)."""
+    from .. import datasets
+    from ..prepare import prepare_learner
+    from ..reference import board_ram
+    try:
+        ds = datasets.load("mnist")
+    except datasets.DatasetError as e:
+        return None, str(e)
+    seen = MNIST_BASE + MNIST_NEW
+    base = {c: ds.X_train[ds.y_train == c][:300] for c in MNIST_BASE}
+    test = np.concatenate([np.flatnonzero(ds.y_test == c)[:MNIST_TEST] for c in seen])
+    sub = datasets.Dataset("mnist", np.concatenate(list(base.values())),
+                           np.concatenate([np.full(300, c) for c in MNIST_BASE]),
+                           ds.X_test[test], ds.y_test[test], list(ds.classes), ds.input_shape)
+    prepared = data_dir / "mnist_learner"
+    summary, lrn = prepare_learner(sub, list(MNIST_BASE), out=prepared, seed=1, **MNIST_LEARNER)
+    data = device_data.write_rows(data_dir / "mnist.bin", {c: ds.X_train[ds.y_train == c][:MNIST_CALL] for c in seen},
+                                  ds.y_test[test], ds.X_test[test])
+    hp = lrn.hp
+    nf = MNIST_LEARNER["features"]
+    ram = board_ram(ds.n_features, nf, MNIST_LEARNER["max_hidden"], MNIST_LEARNER["max_classes"], 1, hp["batch"],
+                    MNIST_LEARNER["memory_bytes"], hp["max_per_class"], hp["embed_dim"], max_samples=MNIST_CALL,
+                    widest_frontend=nf, val_every=hp["val_every"], replay_noise=hp["replay_noise"],
+                    momentum=hp["momentum"], distill_momentum=hp["distill_momentum"])
+    info = {"frontend_bytes": summary["frontend"]["bytes"], "file_bytes": summary["file_bytes_int8"],
+            "board_ram": ram["total"]}
+    return (prepared, data, info), None
+
+
+def mnist_heaps(it, package, prepared, data, data_dir):
+    """The smallest KB heap at which the MNIST learner loads and learns two classes under `it`,
+    its front-end's weights read from the file and held in RAM."""
+    out = {}
+
+    def run_mode(mode, kb):
+        work = data_dir / ("mnist_work_" + mode)
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir()
+        shutil.copy(prepared / "learner.bin", work / "learner.bin")
+        cmd, env = mpy.command(FRONTEND_SCRIPT, args=[REPO, data, work, mode, MNIST_CALL], interpreter=it.path,
+                               heap="%dK" % kb)
+        env["MICROPYPATH"] = str(package) + ":" + env["MICROPYPATH"]
+        r = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=1800)
+        m = re.search(r"^RESULT \w+ ([0-9.]+) (.*)$", r.stdout, re.M)
+        return float(m.group(1)) if m else None
+
+    for mode in ("file", "ram"):
+        print("  MNIST learner, front-end in %s" % mode, flush=True)
+        kb = smallest_heap(lambda h: run_mode(mode, h) is not None, 128)
+        out[mode] = {"smallest_heap_kb": kb, "accuracy": run_mode(mode, kb) if kb else None}
+    return out
+
+
+# ---- the command ----------------------------------------------------------------------------
+def run(args):
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise BenchDeviceError("--out %s is a file, not a folder" % out)
+    try:
+        seeds = [] if args.seeds in ("", "none") else [int(v) for v in args.seeds.split(",")]
+    except ValueError:
+        raise BenchDeviceError("--seeds takes a comma list of integers, e.g. 1,7,13")
+    data_dir = REPO / "build" / "bench-device-data"  # derived from a data set: never in the repo
+    digits = device_data.write_digits(data_dir / "digits.bin", per_class=50)
+    found = mpy.interpreters()
+    usable = [it for _, it in found if not isinstance(it, str)]
+    missing = [(p, it) for p, it in found if isinstance(it, str)]
+    board_like = [it for it in usable if it.board_like]
+    res = {"interpreters": [it.describe() for it in usable], "missing": [why for _, why in missing]}
+
+    print("host: the digits scenario side by side", flush=True)
+    res["host_seconds"] = host_times([it for it in usable if it.backend == "ulab"] + usable[:1], digits, args.repeats)
+
+    res["heaps"] = []
+    prepared = None
+    if not args.no_search and board_like:
+        prepared, why = mnist_learner(data_dir)
+        res["mnist"] = prepared[2] if prepared else {"skipped": why}
+    for it in board_like if not args.no_search else []:
+        print("%s: smallest heaps" % it.describe(), flush=True)
+        with tempfile.TemporaryDirectory(prefix="tinycil-mpy-") as pkg:
+            mpy.compile_package(pkg, march="x86")
+            row = {"interpreter": it.describe(), "tag": it.tag(), "backend": it.backend}
+            row["digits_kb"] = smallest_heap(lambda kb: digits_passes(it, pkg, data_dir, kb), GOAL_KB["digits"])
+            if prepared:
+                row["mnist"] = mnist_heaps(it, pkg, prepared[0], prepared[1], data_dir)
+        res["heaps"].append(row)
+
+    why = qemu_board.unavailable()
+    res["qemu"] = {"skipped": why} if why else qemu_runs(qemu_board.named_firmware(), digits)
+
+    if seeds:
+        print("seeds %s" % ",".join(map(str, seeds)), flush=True)
+        res["seeds"] = {str(k): v for k, v in sorted(seed_spread(data_dir, seeds).items())}
+    meta = {"command": "tinycil bench-device" + (" --no-search" if args.no_search else ""),
+            "date": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": platform.platform(),
+            "cpu": _cpu(), "git": _git()}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps({"meta": meta, "results": res}, indent=1))
+    (out / "report.md").write_text(report(meta, res))
+    print((out / "report.md").read_text())
+    return 0
+
+
+def _cpu():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _git():
+    try:
+        return subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True).stdout.strip()
+    except OSError:
+        return "?"

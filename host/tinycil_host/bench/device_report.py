@@ -1,0 +1,108 @@
+"""bench/device/report.md from bench-device's results (boards.run)."""
+from .settings import CLOCKS_MHZ, GOAL_KB, MNIST_CALL, MNIST_TEST
+
+# boards and the heap MicroPython leaves free on them (KB; ../shared/ULAB.md, README): which of
+# the measured configurations fit, by the smallest heap on a 32-bit build
+BOARDS = (("ESP32 (no PSRAM), at start", 56), ("ESP32 (no PSRAM), at most", 110), ("Pico (RP2040)", 200),
+          ("Pico 2 (RP2350)", 400), ("ESP32-S3 with 2 MB PSRAM", 2000))
+
+
+def _kb(v):
+    return "%d KB" % v if v else "none up to 1024 KB"
+
+
+def report(meta, res):
+    L = ["# Device benchmark: the learner on boards", "",
+         "Regenerate with `make bench-device` (= `.venv/bin/tinycil bench-device --out bench/device`); the "
+         "interpreters come from `$MICROPYTHON`, the emulated boards from `$TINYCIL_QEMU_FIRMWARE` "
+         "(built by hand outside the repository, see the README).", "",
+         "Command: `%s` (commit %s, %s, %s, %s)" % (meta["command"], meta["git"], meta["date"], meta["cpu"],
+                                                   meta["machine"]), "",
+         "The digits scenario: ten classes learned one at a time from 50 samples of 64 features each, "
+         "`tinycil.new(64, max_hidden=32, memory_bytes=6400)` otherwise at its defaults (the acceptance test "
+         "in tests/device/test_digits.py asks for >= 0.88 final accuracy, >= 0.85 on the first two classes).", ""]
+    L += ["Interpreters: " + "; ".join(res["interpreters"]) + "."]
+    for why in res.get("missing", []):
+        L.append("Not measured: %s." % why)
+
+    L += ["", "## Heap on a 32-bit interpreter (the package compiled to .mpy)", "",
+          "`-X heapsize=NK` on a 32-bit build is a heap of N KB, as on a board (the 64-bit unix port's `wK` "
+          "is not: float arrays keep their size while the word doubles).", ""]
+    heaps = res.get("heaps", [])
+    if heaps:
+        L += ["| interpreter | digits scenario passes from | goal | MNIST learner, front-end in the file | "
+              "front-end in RAM | goal |", "|---|---|---|---|---|---|"]
+        for h in heaps:
+            m = h.get("mnist") or {}
+            f, r = m.get("file", {}), m.get("ram", {})
+            L.append("| %s | %s | %d KB: %s | %s | %s | %d KB: %s |" % (
+                h["tag"], _kb(h["digits_kb"]), GOAL_KB["digits"],
+                "met" if h["digits_kb"] and h["digits_kb"] <= GOAL_KB["digits"] else "**missed**",
+                _kb(f.get("smallest_heap_kb")) if m else "-", _kb(r.get("smallest_heap_kb")) if m else "-",
+                GOAL_KB["mnist"], ("met" if f.get("smallest_heap_kb") and f["smallest_heap_kb"] <= GOAL_KB["mnist"]
+                                   else "**missed**") if m else "-"))
+        mi = res.get("mnist", {})
+        if "skipped" in mi:
+            L += ["", "The MNIST learner was skipped: %s." % mi["skipped"]]
+        elif mi:
+            L += ["", "The MNIST learner: the benchmark's (PCA 784 -> 32 front-end of %d int8 bytes, max_hidden 64, "
+                  "21,600 bytes of replay = 1 %% of MNIST, a %d-byte int8 file, %d bytes of buffers by FORMAT.md 8 "
+                  "with max_samples = %d), loaded with that max_samples and taught two more classes from %d samples "
+                  "each; accuracy on %d test rows of its four classes." % (
+                      mi["frontend_bytes"], mi["file_bytes"], mi["board_ram"], MNIST_CALL, MNIST_CALL, MNIST_TEST * 4)]
+        L += ["", "Which boards these fit (heap MicroPython leaves free; the smallest passing heap above):", "",
+              "| board | free heap | digits, pure | digits, ulab | MNIST learner (front-end in the file) |",
+              "|---|---|---|---|---|"]
+        by = {h["backend"]: h for h in heaps}
+        for name, kb in BOARDS:
+            cells = []
+            for b in ("pure", "ulab"):
+                h = by.get(b)
+                cells.append("-" if not h or not h["digits_kb"] else ("fits" if h["digits_kb"] <= kb else "no"))
+            mk = [h["mnist"]["file"]["smallest_heap_kb"] for h in heaps if h.get("mnist")]
+            cells.append("-" if not mk or not min(mk) else ("fits" if min(mk) <= kb else "no"))
+            L.append("| %s | about %d KB | %s |" % (name, kb, " | ".join(cells)))
+    else:
+        L.append("No 32-bit interpreter was named (or --no-search): no heap measured.")
+
+    L += ["", "## Time on an emulated Cortex-M3 board", ""]
+    q = res.get("qemu")
+    if isinstance(q, dict):
+        L.append("Not measured: %s." % q["skipped"])
+    else:
+        L += ["MicroPython's qemu port (MPS2_AN385: Cortex-M3, float32 in software as on an RP2040's M0+, ulab "
+              "compiled in) under `qemu-system-arm -icount shift=0`: `time.ticks_us()` advances one microsecond per "
+              "1000 instructions, an exact count. Seconds assume one cycle per instruction.", "",
+              "| firmware | heap | backend | instructions per learn_class (mean / max) | %s | final accuracy | "
+              "first two |" % " | ".join("s at %d MHz" % c for c in CLOCKS_MHZ),
+              "|---|---|---|---|%s---|---|" % ("---|" * len(CLOCKS_MHZ))]
+        for r in q:
+            if "error" in r:
+                L.append("| %s | | %s | failed: %s | %s | | |" % (r["firmware"], r["backend"],
+                                                               r["error"].splitlines()[-1][:80], " | ".join(["-"] * len(CLOCKS_MHZ))))
+                continue
+            mean = r["mean_instructions"]
+            L.append("| %s | %d KB | %s | %.2fG / %.2fG | %s | %.3f | %.3f |" % (
+                r["firmware"], r["heap_kb"], r["backend"], mean / 1e9, max(r["instructions"]) / 1e9,
+                " | ".join("%.1f" % (mean / (c * 1e6)) for c in CLOCKS_MHZ), r["final_accuracy"], r["first_two"]))
+
+    L += ["", "## Time on this machine, side by side", ""]
+    hs = res["host_seconds"]
+    L += ["The digits scenario's ten learn_class calls, the fastest of the runs, interleaved in one run:", "",
+          "| runtime | seconds | / NumPy reference |", "|---|---|---|"]
+    for k, v in hs.items():
+        L.append("| %s | %.3f | %.2f |" % ("NumPy reference (float32)" if k == "numpy" else k, v, v / hs["numpy"]))
+    ul = [v for k, v in hs.items() if k.startswith("ulab")]
+    pu = [v for k, v in hs.items() if k.startswith("pure")]
+    if ul and pu:
+        L += ["", "pure / ulab: %.1f (fastest ulab build)." % (min(pu) / min(ul))]
+
+    if res.get("seeds"):
+        f = [v[0] for v in res["seeds"].values()]
+        t = [v[1] for v in res["seeds"].values()]
+        L += ["", "## The scenario at other learner seeds", "",
+              "PyPI unix port, pure backend; the test runs seed 1.", "",
+              "| seed | final accuracy | first two classes |", "|---|---|---|"]
+        L += ["| %s | %.3f | %.3f |" % (k, v[0], v[1]) for k, v in res["seeds"].items()]
+        L.append("| mean (min) | %.3f (%.3f) | %.3f (%.3f) |" % (sum(f) / len(f), min(f), sum(t) / len(t), min(t)))
+    return "\n".join(L) + "\n"
