@@ -125,9 +125,10 @@ def test_frontend_layers_fit_the_trimmed_rows(device_learner, shapes):
                          input_scale=list(map(float, sc)), path=None)
     X = rng.normal(0, 3, (4, 100)).astype(np.float32)
     want = ref.Learner(100, 12, frontend=host, input_offset=off, input_scale=sc).features(X)
+    from tinycil.samples import feature_row
     got = []
     for x in X:
-        got.append(list(lrn.B.row(lrn._feature_row(list(map(float, x)), "x"), 0, 12)))
+        got.append(list(lrn.B.row(feature_row(lrn, list(map(float, x)), "x"), 0, 12)))
     np.testing.assert_allclose(np.array(got), want, rtol=1e-4, atol=1e-4)
 
 
@@ -162,6 +163,7 @@ def test_the_front_end_is_held_once_and_saved_from_that_copy(device_learner, tmp
     sys.path.insert(0, DEVICE)
     try:
         from tinycil import store
+        from tinycil.state import to_state
         rng = np.random.default_rng(3)
         q = rng.integers(-127, 128, (32, 784)).astype(np.int8).tobytes()
         front = [(q, 32, 784, False, [0.01] * 32, [0.5] * 32)]
@@ -169,7 +171,7 @@ def test_the_front_end_is_held_once_and_saved_from_that_copy(device_learner, tmp
         seen = set()
         held = sum(buffer_bytes(v, seen) for k, v in vars(lrn).items() if k.startswith("_frontend"))
         assert held == 32 * 784 + 8 * 32
-        image = bytes(store.encode(lrn._state()))
+        image = bytes(store.encode(to_state(lrn)))
         st = store.decode(image)
         (q2, n_out, n_in, relu, sc, bias), = st["frontend"]
         assert (q2, n_out, n_in, relu) == (q, 32, 784, False)

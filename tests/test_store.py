@@ -34,9 +34,11 @@ def test_layout_follows_the_spec(learner):
     assert tags == [b"HEAD", b"HYPR", b"CLAS", b"SCAL", b"DENS", b"DENS", b"MEAN", b"RPLY"]
     assert struct.unpack_from("<I", data, pos + 8)[0] == zlib.crc32(data[:pos])
     assert len(data) == pos + 12
-    head = struct.unpack("<HHHHHHHHIfIHf", data[16:16 + 34])
+    head = struct.unpack("<HHHHHHHHIfIHHf", data[16:16 + 36])
     assert head[:7] == (64, 64, 32, 8, 8, 16, 1) and head[7] == learner.net.hidden[0]
-    assert head[10] == learner.rng.state and head[12] == np.float32(learner.ncm_var) and learner.ncm_var > 0
+    assert head[10] == learner.rng.state and head[11] == 0  # flags: the scaling is not pending
+    assert head[12] == learner.calls == len(learner.classes)
+    assert head[13] == np.float32(learner.ncm_var) and learner.ncm_var > 0
 
 
 def test_encode_decode_encode_is_byte_identical(learner):
@@ -66,7 +68,7 @@ def test_int8_weights_stay_within_half_a_step(learner):
     (lambda d: d[:40] + bytes([d[40] ^ 1]) + d[41:], "checksum"),
     (lambda d: d + b"x", "trailing"),
     (lambda d: _reseal(d[:-12] + b"JUNK" + struct.pack("<I", 0)), "unknown chunk"),
-    (lambda d: _reseal(d[:-12] + d[8:8 + 42]), "exactly one HEAD"),
+    (lambda d: _reseal(d[:-12] + d[8:8 + 44]), "exactly one HEAD"),
 ])
 def test_damaged_files_are_refused_with_a_reason(learner, damage, message):
     data = damage(learner.to_bytes())
@@ -110,11 +112,11 @@ def _drop_tail(d, tag, n_bytes):
 
 
 def _as_version(data, version):
-    """The same learner as an older image: version 2 lacks HEAD's flags and ncm_var, HYPR's
+    """The same learner as an older image: version 2 lacks HEAD's flags, calls and ncm_var, HYPR's
     ncm_weight and the MEAN chunk; version 1 also HYPR's replay_noise. CRC recomputed."""
     d = bytearray(data[:-12])
     d[4] = version
-    _drop_tail(d, b"HEAD", 6)
+    _drop_tail(d, b"HEAD", 8)
     _drop_tail(d, b"HYPR", 4 if version == 2 else 8)
     pos, n = _chunk_at(d, b"MEAN")
     del d[pos:pos + 8 + n]
@@ -145,7 +147,7 @@ def test_older_files_load_with_the_new_fields_off(learner, version):
     try:
         from tinycil import store as dstore
         dst = dstore.decode(old)
-        assert dst["hypr"][-1] == 0.0 and dst["head"][11:] == (0, 0.0)
+        assert dst["hypr"][-1] == 0.0 and dst["head"][11:] == (0, 0, 0.0)  # flags, calls, ncm_var
         nf, n, p = dst["means"]
         assert (nf, n) == (st["n_features"], len(st["classes"]))
         assert bytes(p[4:]) == b"".join(struct.pack("<If", int(st["counts"][c]), float(st["means"].scale[c]))

@@ -6,6 +6,7 @@
     l.predict(x)
 """
 from . import store
+from .state import apply
 from .learner import Learner
 from .limits import DEFAULT_PATH, HYPER, MAX_SAMPLES, VERSION as __version__
 from .store import FormatError
@@ -42,7 +43,7 @@ def load(path=DEFAULT_PATH, *, backend=None, verbose=True, preallocate=True, fro
 def from_state(st, path=None, backend=None, preallocate=True, max_samples=MAX_SAMPLES):
     head = st["head"]
     (n_inputs, n_features, max_hidden, min_hidden, grow_step, max_classes, n_layers, _width,
-     memory_bytes, target, rng_state, _flags, _ncm_var) = head
+     memory_bytes, target, rng_state, flags, _calls, _ncm_var) = head
     hyper = {}
     for (k, _), v in zip(HYPER, st["hypr"]):
         hyper[k] = v
@@ -51,5 +52,5 @@ def from_state(st, path=None, backend=None, preallocate=True, max_samples=MAX_SA
                 memory_bytes=memory_bytes, target=target, path=path, backend=backend,
                 input_offset=st["offset"], input_scale=st["scale"], frontend=st["frontend"], preallocate=preallocate,
                 frontend_file=st.get("file"), max_samples=max_samples, **hyper)
-    l._apply(st)
+    apply(l, st)
     return l

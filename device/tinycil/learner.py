@@ -10,11 +10,12 @@ from array import array
 from . import backend as _backend
 from . import store
 from .distill import Distiller, herding_order
-from .limits import (DEFAULT_PATH, HYPER, INT_RANGES, MAX_ABS, MAX_LABEL_BYTES, MAX_SAMPLES, MIN_SAMPLES,
-                     NOISE_WINDOWS)
+from .limits import DEFAULT_PATH, FAR_BELOW, HYPER, INT_RANGES, MAX_SAMPLES, NOISE_WINDOWS
 from .net import Net
 from .replay import Replay, Rows, sample_bytes
 from .rng import Rng, f32
+from .samples import check_label, feature_row, learn_scaling, partition, take, train_rows, unscale
+from .state import apply, to_state
 
 # MicroPython's millisecond ticks; CPython (host-side convenience only) falls back to time()
 ticks_ms = getattr(time, "ticks_ms", None) or (lambda: int(time.time() * 1000))
@@ -22,7 +23,6 @@ ticks_diff = getattr(time, "ticks_diff", None) or (lambda a, b: a - b)
 
 _OOM_ADVICE = ("learn_class ran out of RAM; shrink max_samples, max_hidden, batch, embed_dim or "
                "memory_bytes, or pass fewer samples; the learner is as it was before the call")
-_INF = float("inf")
 
 
 def _free():
@@ -73,7 +73,11 @@ class Learner:
         self.rng = Rng(seed)
         self.classes = []
         self.ncm_var = 0.0  # pooled within-class variance of the features (FORMAT.md 4)
-        self._var_new = 0.0  # the newest class's variance (replay noise's amplitude)
+        self.calls = 0  # the learn_class calls ncm_var is the mean over
+        self._var_new = 0.0  # the newest call's variance (replay noise's amplitude)
+        self._c = 0  # the class the call in progress learns
+        # no scaling given and no front-end: the first learn_class learns it (FORMAT.md 7.0)
+        self.scale_pending = input_offset is None and input_scale is None and not frontend
         # float32 arrays, not lists: every float in a list is its own heap object
         self.offset = _vector("input_offset", 0.0 if input_offset is None else input_offset, n_inputs)
         self.scale = _vector("input_scale", 1.0 if input_scale is None else input_scale, n_inputs)
@@ -119,20 +123,30 @@ class Learner:
     def _learn_class(self, label, samples, target, verbose, seed):
         t0 = ticks_ms()
         log = _printer(verbose)
-        self._check_label(label)
+        check_label(label)
         if target is None:
             target = self.target
         elif not isinstance(target, (int, float)) or not 0.0 <= target <= 1.0:
             raise ValueError("target must be an accuracy between 0 and 1")
-        if len(self.classes) >= self.net.caps[-1]:
+        update = label in self.classes  # FORMAT.md 7: new samples of a class the learner knows
+        C = len(self.classes) + (0 if update else 1)
+        if C > self.net.caps[-1]:
             raise ValueError("this learner holds at most %d classes (max_classes)" % self.net.caps[-1])
-        quota = self.replay.quota(len(self.classes) + 1)
+        quota = self.replay.quota(C)
         if quota < 1:
             raise ValueError("memory_bytes=%d holds %d samples: not one per class for %d classes"
-                             % (self.replay.budget, self.replay.capacity, len(self.classes) + 1))
+                             % (self.replay.budget, self.replay.capacity, C))
         if seed is not None and not isinstance(seed, int):
             raise TypeError("seed must be an int")
-        n, n_train = self.split(samples)  # validates all before any change
+        c = self.classes.index(label) if update else len(self.classes)
+        if self.scale_pending:  # FORMAT.md 7.0: the first call's samples set the input scaling
+            learn_scaling(self, samples)
+        try:
+            n, n_train, n_old = self.split(samples, c if update else -1)  # validates all before any change
+        except BaseException:
+            if self.scale_pending:
+                unscale(self)
+            raise
         snapshot = None if self.path is not None else self._snapshot()
         report = {}
         attempt = 0
@@ -141,7 +155,7 @@ class Learner:
             if seed is not None:
                 self.rng = Rng(seed)  # after validation: a refused call leaves the generator alone
             try:
-                report = self._cycle(label, n, n_train, quota, float(target), log)
+                report = self._cycle(label, c, update, n, n_train, n_old, quota, float(target), log)
             except MemoryError as e:
                 self._restore(snapshot, e, True)
                 raise MemoryError("learn_class ran out of RAM (%d bytes free after cleanup); shrink max_hidden, "
@@ -165,6 +179,12 @@ class Learner:
         report["seconds"] = ticks_diff(ticks_ms(), t0) / 1000.0
         return report
 
+    def forget(self, label):
+        """Remove a class: its mean, replay samples and output unit (FORMAT.md 7.9); saved at once.
+        The freed budget goes to the classes learned after. Returns the classes left."""
+        from .forget import forget
+        return forget(self, label)
+
     def predict(self, x):
         s = self.scores(x)
         best = 0
@@ -179,7 +199,7 @@ class Learner:
             raise ValueError("no classes learned yet")
         B = self.B
         net = self.net
-        B.copy_row(self._feature_row(x, "x"), 0, net.Xb, 0, self.n_features)
+        B.copy_row(feature_row(self, x, "x"), 0, net.Xb, 0, self.n_features)
         Z = net.forward(net.Xb, 1)
         B.softmax_rows(Z, 1, net.n_classes)
         return B.row(Z, 0, net.n_classes)
@@ -198,57 +218,74 @@ class Learner:
         }
 
     # ---- the cycle (FORMAT.md 7) ----------------------------------------------------
-    def _cycle(self, label, n, n_train, quota, target, log):
+    def _cycle(self, label, c, update, n, n_train, n_old, quota, target, log):
         ws = self._work()
-        c = len(self.classes)
+        self._c = c
         hidden_before = self.net.hidden[0]
-        # 2. distil: the class's quota is its mean plus k distilled rows
-        k = min(quota - 1, n_train)
-        d_first, d_last = self.distil(n_train, k)
+        # 2. distil: the class's quota is its mean plus k distilled rows (an update distils its
+        # old distilled rows and the new ones together)
+        k = min(quota - 1, n_train + n_old)
+        d_first, d_last = self.distil(n_train + n_old, k)
         log("distil %r: %d samples -> mean + %d synthetic, matching loss %.4f -> %.4f"
-            % (label, n_train, k, d_first, d_last))
+            % (label, n_train + n_old, k, d_first, d_last))
         # 3. make room (the only changes to the learner's state start here; _restore undoes them)
-        self._make_room(label, n_train, quota, k)
+        self._make_room(label, update, n_train, quota, k)
         # 4. train, 5. check, 6. grow while the target is missed and there is room
+        v0, n_val = n_train + n_old, n - n_train
         loss = self.train(n_train, log)
-        acc = self.check(n, n_train)
+        acc = self.check(v0, n_val, n_train)
         log("check: accuracy %.3f (target %.3f)" % (acc, target))
-        acc, loss, stalled = self.grow(acc, loss, target, n, n_train, log)
+        acc, loss, stalled = self.grow(acc, loss, target, v0, n_val, n_train, log)
+        far = acc < target - FAR_BELOW
+        if far:
+            log("warning: the check ended at %.3f, far below the target %.3f: the class is not learned "
+                "(too few or too alike samples, or inputs at the wrong scale: see input_scale)" % (acc, target))
         # 7. keep held-out rows where the quota has room: a call's samples are the budget's
         # to use, and after the check they are spent
-        kept = min(quota - 1 - k, n - n_train)
+        kept = min(quota - 1 - k, n_val)
         for i in range(kept):
-            self.replay.add(c, n_train + i, ws.X)
+            self.replay.add(c, v0 + i, ws.X)
         # 8. save
         size = 0
         if self.path is not None:
             size = self.save()
             log("saved %s (%d bytes)" % (store.join(self.path, store.FILE), size))
         return {
-            "label": label, "accuracy": acc, "target": target, "met_target": acc >= target,
-            "hidden_before": hidden_before, "hidden": list(self.net.hidden),
+            "label": label, "updated": update, "accuracy": acc, "target": target, "met_target": acc >= target,
+            "far_below_target": far, "hidden_before": hidden_before, "hidden": list(self.net.hidden),
             "grew": self.net.hidden[0] > hidden_before, "growth_stalled": stalled, "train_loss": loss,
-            "distill_loss": (d_first, d_last), "samples": n, "validation_samples": n - n_train,
+            "distill_loss": (d_first, d_last), "samples": n, "validation_samples": n_val,
             "synthetic_samples": k, "held_out_kept": kept, "samples_per_class": quota,
             "flops_per_inference": self.net.flops() + self._frontend_flops(), "params": self.net.params(),
             "memory_bytes_used": self.replay.bytes_used(), "file_bytes": size,
         }
 
-    def split(self, samples):
+    def split(self, samples, update=-1):
         """1. The call's samples into the workspace: checked, scaled, through the front-end,
-        quantized; training rows first, then the held-out ones (every val_every-th, when there
-        are at least two). Returns (n, n_train). Changes nothing else."""
+        quantized; training rows first, then (an update of class `update`) that class's distilled
+        rows, then the held-out ones (every val_every-th, when there are at least two). Returns
+        (n, n_train, n_old). Changes nothing else."""
         try:
-            self._workspace()
-            n = self._take(samples)
+            ws = self._workspace()
+            n = take(self, samples, ws.X)
         except MemoryError:
             raise MemoryError("no RAM for learn_class's workspace and its samples (%d bytes free after "
                               "cleanup); shrink max_samples, max_hidden or embed_dim, or pass fewer "
                               "samples; nothing was changed" % _free())
-        n_train = _train_rows(n, self.hp["val_every"])
+        n_train = train_rows(n, self.hp["val_every"])
         if n_train < n:
-            self._partition(n, self.hp["val_every"])
-        return n, n_train
+            partition(ws.X, ws.park, ws.pred, n, self.hp["val_every"])
+        n_old = 0
+        if update >= 0:
+            rp = self.replay
+            X = ws.X
+            old = [i for i in range(rp.n) if rp.cls[i] == update]
+            n_old = len(old)
+            for i in range(n - 1, n_train - 1, -1):  # the held-out rows move up behind the old ones
+                X.copy(i, i + n_old)
+            for j, i in enumerate(old):
+                X.copy(i, n_train + j, rp)
+        return n, n_train, n_old
 
     def distil(self, n_train, k):
         """2. Herding picks k of the call's n_train training rows, distribution matching refines
@@ -268,24 +305,38 @@ class Learner:
                          hp["distill_momentum"])
         return 0.0, 0.0
 
-    def _make_room(self, label, n_train, quota, k):
-        """3. Every class keeps its mean and quota - 1 replay samples; the new class's mean and
-        its k distilled rows join; a new output unit; the nearest-mean head follows."""
+    def _make_room(self, label, update, n_train, quota, k):
+        """3. Every class keeps its mean and quota - 1 replay samples; the class's mean (an update:
+        the mean of its old mean's samples and the new ones) and its k distilled rows join; a new
+        class gets an output unit; the nearest-mean head follows."""
         ws = self._work()
         rp = self.replay
-        c = len(self.classes)
+        c = self._c
         B = self.B
         nf = self.n_features
-        rp.shrink_to(quota)
         var = self._var_new = self._mean_and_var(n_train)
-        rp.set_mean(c, ws.buf, n_train)
+        if update:
+            rp.drop_rows(c)
+            n_old = rp.counts[c]
+            old = ws.buf2
+            rp.values(rp.mean_row(c), old)
+            tot = n_old + n_train
+            for j in range(nf):  # ws.buf holds the new rows' mean
+                ws.buf[j] = (old[j] * n_old + ws.buf[j] * n_train) / tot
+            rp.set_mean(c, ws.buf, tot)
+        else:
+            rp.shrink_to(quota)
+            rp.set_mean(c, ws.buf, n_train)
         syn = ws.distiller.S
         for r in range(k):
             rp.add_values(c, B.row_buffer(syn, r))
-        self.net.add_class(self.rng)
-        self.classes.append(label)
-        # the mean of the classes' variances, float32 as the file stores it
-        self.ncm_var = f32(self.ncm_var + (var - self.ncm_var) / (c + 1))
+        if not update:
+            self.net.add_class(self.rng)
+            self.classes.append(label)
+        self.scale_pending = False  # a first call's scaling is now the learner's
+        # the mean of every call's variance, float32 as the file stores it
+        self.calls += 1
+        self.ncm_var = f32(self.ncm_var + (var - self.ncm_var) / self.calls)
         self._ncm_update()
 
     def train(self, n_train, log, refit=False):
@@ -305,27 +356,28 @@ class Learner:
         rows, batch_rows = self._training_rows(n_train)
         return net.fit(batch_rows, rows, ws.order, epochs, hp["lr"], hp["momentum"], self.rng, progress)
 
-    def check(self, n, n_train):
-        """5. The worse of (a) the new class's accuracy on its held-out rows (its training rows
-        when there are none) and (b) the class-balanced accuracy of the older classes on their
-        means and replay samples. The minimum keeps a poorly learned new class from hiding
-        behind many well-kept old ones."""
+    def check(self, v0, n_val, n_train):
+        """5. The worse of (a) the learned class's accuracy on its held-out rows (X rows
+        v0..v0+n_val-1; its training rows 0..n_train-1 when there are none) and (b) the
+        class-balanced accuracy of the other classes on their means and replay samples. The
+        minimum keeps a poorly learned class from hiding behind many well-kept others."""
         ws = self._work()
         rp = self.replay
-        c = len(self.classes) - 1
+        c = self._c
+        C = len(self.classes)
         nf = self.n_features
         B = self.B
         X = ws.X
-        lo, hi = (n_train, n) if n > n_train else (0, n_train)
-        # check row k: the means of classes 0..c-1, the replay samples of those classes, then
-        # the new class's rows lo..hi-1 (their pool rows in ws.rows, labels in ws.lab)
+        lo, hi = (v0, v0 + n_val) if n_val else (0, n_train)
+        # check row k: the means of the other classes, their replay samples, then the learned
+        # class's rows lo..hi-1 (their pool rows in ws.rows, labels in ws.lab)
         rows, lab = ws.rows, ws.lab
         m = 0
-        for i in range(c):
-            rows[m] = rp.mean_row(i)
-            lab[m] = i
-            m += 1
-        n_old = m
+        for i in range(C):
+            if i != c:
+                rows[m] = rp.mean_row(i)
+                lab[m] = i
+                m += 1
         for i in range(rp.n):
             if rp.cls[i] != c:
                 rows[m] = i
@@ -349,19 +401,19 @@ class Learner:
             B.gather_rows(Xb, 0, rp.view, gi, gs, 0, a, nf)
             B.gather_rows(Xb, a, X.view, gi, gs, a, cnt - a, nf)
         self.net.predict_into(batch_rows, m, ws.pred)
-        hit = [0] * (c + 1)
-        tot = [0] * (c + 1)
+        hit = [0] * C
+        tot = [0] * C
         for k in range(m):
             y = lab[k]
             tot[y] += 1
             if ws.pred[k] == y:
                 hit[y] += 1
         new = hit[c] / tot[c] if tot[c] else 1.0
-        per = [hit[i] / tot[i] for i in range(c) if tot[i]]
+        per = [hit[i] / tot[i] for i in range(C) if i != c and tot[i]]
         old = sum(per) / len(per) if per else 1.0
         return new if new < old else old
 
-    def grow(self, acc, loss, target, n, n_train, log):
+    def grow(self, acc, loss, target, v0, n_val, n_train, log):
         """6. While the check misses the target and width is left: widen by grow_step
         (function-preserving), train again, check again; a widening that does not raise the
         check ends growth (it is kept): a miss that width does not fix must not buy the
@@ -373,7 +425,7 @@ class Learner:
             net.set_hidden(w, self.rng)
             loss = self.train(n_train, log, True)
             before = acc
-            acc = self.check(n, n_train)
+            acc = self.check(v0, n_val, n_train)
             log("check: accuracy %.3f (target %.3f)" % (acc, target))
             if acc <= before:
                 log("grow: the widening did not raise the check; growth stops")
@@ -390,7 +442,7 @@ class Learner:
         if weights not in ("f32", "int8"):
             raise ValueError("weights must be 'f32' or 'int8'")
         enc = store.ENC_INT8 if weights == "int8" else store.ENC_F32
-        st = self._state()
+        st = to_state(self)
         fe = self._frontend
         size = store.write(path, st, enc, release=fe.close if fe is not None else None)
         if fe is not None and "frontend_at" in st and _folder(store.join(path, store.FILE)) == _folder(fe.file or ""):
@@ -416,56 +468,6 @@ class Learner:
         if ws is None:
             raise RuntimeError("learn_class's workspace is missing")
         return ws
-
-    def _take(self, samples):
-        """Every sample into the workspace's rows in arrival order; returns how many."""
-        ws = self._work()
-        if isinstance(samples, (str, bytes, bytearray, dict)) or not _iterable(samples):
-            raise TypeError("samples must be an iterable of samples (sequences of %d numbers)" % self.n_inputs)
-        X = ws.X
-        n = 0
-        for x in samples:
-            if n >= self.max_samples:
-                raise ValueError("samples: more than %d given, this learner takes at most %d per call "
-                                 "(max_samples)" % (self.max_samples, self.max_samples))
-            X.put(n, self.B.row_buffer(self._feature_row(x, lambda: "samples[%d]" % n), 0))
-            n += 1
-        if n < MIN_SAMPLES:
-            raise ValueError("samples: %d given, at least %d are needed to learn a class" % (n, MIN_SAMPLES))
-        return n
-
-    def _partition(self, n, ve):
-        """Reorder the workspace's n rows so the training rows (i % ve != ve - 1) come first
-        and the held-out rows after them, each in sample order (FORMAT.md 7.1): a permutation
-        applied cycle by cycle through one parked row, no second copy of the samples."""
-        ws = self._work()
-        X = ws.X
-        nf = X.n_feat
-        park = ws.park
-        done = ws.pred  # scratch marks
-        n_train = n - n // ve
-        for i in range(n):
-            done[i] = 0
-
-        def source(j):  # the sample that ends at row j
-            if j < n_train:
-                return (j // (ve - 1)) * ve + j % (ve - 1)
-            return (j - n_train) * ve + ve - 1
-        for start in range(n):
-            if done[start]:
-                continue
-            park[:] = X.q[start * nf:(start + 1) * nf]
-            s0 = X.scale[start]
-            j = start
-            while True:
-                done[j] = 1
-                src = source(j)
-                if src == start:
-                    X.q[j * nf:(j + 1) * nf] = park
-                    X.scale[j] = s0
-                    break
-                X.copy(src, j)
-                j = src
 
     def _mean_and_var(self, n_train):
         """The new class's mean into ws.buf (rounded to float32), and its features' mean
@@ -511,7 +513,7 @@ class Learner:
         nf = self.n_features
         X = ws.X
         C = len(self.classes)
-        c = C - 1
+        c = self._c
         n_rep = rp.n
         n_real = n_train if self.hp["train_on_real"] else 0
         counts = [1] * C
@@ -568,115 +570,13 @@ class Learner:
                     B.add_window(Xb, r, noise[0], rng.below(NOISE_WINDOWS), nf, noise[1])
         return n_stored + n_real, batch_rows
 
-    # ---- input ------------------------------------------------------------------
-    def _check_label(self, label):
-        if not isinstance(label, str):
-            raise TypeError("label must be a str, got %s" % type(label).__name__)
-        if not label or len(label.encode("utf-8")) > MAX_LABEL_BYTES:
-            raise ValueError("label must be 1 to %d bytes of text" % MAX_LABEL_BYTES)
-        if label in self.classes:
-            raise ValueError("class %r is already learned; learn_class adds new classes only" % label)
-
-    def _feature_row(self, x, what):
-        """Check one sample, scale it into self._xin, run the front-end; returns the backend row
-        (1 x n_features) holding the features. `what` names the sample in error messages (a
-        string, or a function making it: most samples never need one)."""
-        ni = self.n_inputs
-        n = _length(x)
-        if n is None or isinstance(x, (str, bytes, bytearray, dict)):
-            raise TypeError("%s must be a sequence of %d numbers, got %s" % (_name(what), ni, type(x).__name__))
-        if n != ni:
-            raise ValueError("%s has %d values, expected %d" % (_name(what), n, ni))
-        v = self._xin
-        off = self.offset
-        sc = self.scale
-        for j in range(ni):
-            a = x[j]
-            t = type(a)
-            if t is not float and t is not int:  # bool, str, None, ulab scalars: the careful path
-                a = _number(a, what, j)
-            a = (a - off[j]) * sc[j]
-            if not -MAX_ABS <= a <= MAX_ABS:  # NaN and inf fail this too
-                _out_of_range(a, what, j)
-            v[j] = a
-        if self._frontend is None:
-            return self._x
-        return self._frontend.apply(self._x, self._y)
-
     # ---- state (for store.py) ---------------------------------------------------
     def _frontend_flops(self):
         return self._frontend.flops() if self._frontend is not None else 0
 
-    def _state(self):
-        net = self.net
-        B = self.B
-        hp = self.hp
-        s = net.sizes
-        dense = []
-        for l in range(len(net.W)):
-            dense.append((s[l + 1], s[l], _row_getter(B, net.W[l], s[l]), B.row(net.b[l], 0, s[l + 1])))
-        head = (self.n_inputs, self.n_features, self.max_hidden, self.min_hidden, self.grow_step,
-                net.caps[-1], len(s) - 2, net.hidden[0], self.replay.budget, self.target, self.rng.state,
-                0, self.ncm_var)
-        hypr = tuple(hp[k] for k, _ in HYPER)
-        fe = self._frontend
-        st = {"head": head, "hypr": hypr, "classes": self.classes, "offset": self.offset,
-              "scale": self.scale, "frontend": fe.state() if fe is not None else [], "dense": dense,
-              "replay": self.replay}
-        if fe is not None and fe.streamed():
-            st["frontend_at"] = []  # store.write_to notes where the weights land
-        return st
-
-    def _apply(self, st):
-        """Set weights, classes, means and replay set from a decoded file state."""
-        B = self.B
-        net = self.net
-        head = st["head"]
-        n_layers = head[6]
-        width = head[7]
-        if len(st["dense"]) != n_layers + 1:
-            raise store.FormatError("file has %d dense layers, expected %d" % (len(st["dense"]), n_layers + 1))
-        n_classes = len(st["classes"])
-        sizes = [self.n_features] + [width] * n_layers + [n_classes]
-        for l, layer in enumerate(st["dense"]):
-            if layer[0] != sizes[l + 1] or layer[1] != sizes[l]:
-                raise store.FormatError("dense layer %d is %dx%d, expected %dx%d"
-                                        % (l, layer[0], layer[1], sizes[l + 1], sizes[l]))
-        if width > self.max_hidden or n_classes > net.caps[-1]:
-            raise store.FormatError("file exceeds the learner's capacity")
-        net.sizes = sizes
-        for l, layer in enumerate(st["dense"]):
-            B.fill(net.W[l], net.caps[l + 1], net.caps[l], 0.0)
-            B.fill(net.b[l], 1, net.caps[l + 1], 0.0)
-            i = 0
-            for w, b in store.dense_rows(layer):
-                B.set_row(net.W[l], i, w, len(w))
-                B.put(net.b[l], 0, i, b)
-                i += 1
-        net.reset_momentum()
-        self.classes = list(st["classes"])
-        rp = self.replay
-        nf = st["replay"][0]
-        if nf != self.n_features:
-            raise store.FormatError("replay samples have %d features, expected %d" % (nf, self.n_features))
-        rp.n = 0
-        for c, s, q in store.replay_rows(st["replay"]):
-            if c >= n_classes:
-                raise store.FormatError("replay sample of unknown class %d" % c)
-            rp.add_raw(c, s, q)
-        rp.n_means = 0
-        for c, s, q, count in store.mean_rows(st, n_classes):
-            rp.set_mean_raw(c, s, q, count)
-        self.ncm_var = head[12]
-        self.rng.state = head[10] or 1
-        self._ncm_update()
-        fe = self._frontend
-        if st.get("file") and fe is not None and fe.streamed():  # read from the file it now names
-            fe.point(st["file"], [f[0] for f in st["frontend"]])
-
     def _snapshot(self):
         """The learner's file image in RAM: the undo copy of a learner that has no folder."""
-        return store.encode(self._state())
+        return store.encode(to_state(self))
 
     def _restore(self, snapshot, cause, drop_workspace):
         if drop_workspace:  # the learn workspace goes first: reloading needs blocks of chunk size
@@ -686,9 +586,9 @@ class Learner:
         gc.collect()
         try:
             if snapshot is None:
-                self._apply(store.load_state(self.path, log=None, lazy_frontend=True))
+                apply(self, store.load_state(self.path, log=None, lazy_frontend=True))
             else:
-                self._apply(store.decode(snapshot, "<snapshot>"))
+                apply(self, store.decode(snapshot, "<snapshot>"))
         except Exception as e:
             # the files are untouched, but this object is not: say so rather than hide it
             raise RuntimeError("learn_class failed (%s: %s) and the learner in RAM could not be restored "
@@ -704,7 +604,7 @@ class _Workspace:
     def __init__(self, B, nf, S, hp, C, cap):
         ve = hp["val_every"]
         # a class never distils more rows than one call trains on, nor more than its quota allows
-        most = max(_train_rows(S, ve), _train_rows(min(S, 2 * ve - 1), ve))
+        most = max(train_rows(S, ve), train_rows(min(S, 2 * ve - 1), ve))
         k = max(1, min(hp["max_per_class"] - 1, most))
         self.distiller = Distiller(B, nf, k, hp["embed_dim"], hp["distill_momentum"] > 0, most)
         order_rows = C + cap + S
@@ -719,30 +619,12 @@ class _Workspace:
         self.lab = array("H", bytes(2 * (C + cap + S)))
         self.pred = array("H", bytes(2 * (C + cap + S)))
         self.buf = array("f", bytes(4 * nf))
+        self.buf2 = array("f", bytes(4 * nf))
         self.park = array("b", bytes(nf))
         self.gi = array("H", bytes(2 * hp["batch"]))  # a batch's rows to gather, and their scales
         self.gs = array("f", bytes(4 * hp["batch"]))
-        self.X = Rows(B, nf, S)
-
-
-def _name(what):
-    return what() if callable(what) else what
-
-
-def _number(a, what, j):
-    # a value that is not a float or an int: a number when float() takes it, except bool and text
-    if isinstance(a, bool) or isinstance(a, (str, bytes, bytearray)):  # float() would parse "1.5"
-        raise TypeError("%s[%d] is not a number (%s)" % (_name(what), j, type(a).__name__))
-    try:
-        return float(a)  # ulab scalars
-    except (TypeError, ValueError):
-        raise TypeError("%s[%d] is not a number (%s)" % (_name(what), j, type(a).__name__))
-
-
-def _out_of_range(a, what, j):
-    if a != a or a == _INF or a == -_INF:
-        raise ValueError("%s[%d] is not finite" % (_name(what), j))
-    raise ValueError("%s[%d] is %g after input scaling; values must lie within +-%g" % (_name(what), j, a, MAX_ABS))
+        # the call's samples, and an updated class's distilled rows (at most max_per_class - 1)
+        self.X = Rows(B, nf, S + max(0, hp["max_per_class"] - 1))
 
 
 def _reverse(gi, gs, bl, bw, lo, hi):
@@ -755,31 +637,6 @@ def _reverse(gi, gs, bl, bw, lo, hi):
         bw[lo], bw[hi] = bw[hi], bw[lo]
         lo += 1
         hi -= 1
-
-
-def _iterable(x):
-    try:
-        iter(x)
-        return True
-    except TypeError:
-        return False
-
-
-def _length(x):
-    # MicroPython's built-in sequences have no __len__ attribute to test for
-    try:
-        return len(x)
-    except TypeError:
-        return None
-
-
-def _row_getter(B, M, n):
-    return lambda i: B.row(M, i, n)
-
-
-def _train_rows(n, ve):
-    """Training rows of a call with n samples (FORMAT.md 7.1)."""
-    return n - n // ve if ve > 1 and n >= 2 * ve else n
 
 
 def _folder(file):
@@ -813,8 +670,12 @@ def _vector(name, v, n):
         for j in range(n):
             out[j] = v
         return out
-    if _length(v) != n:
-        raise ValueError("%s needs %d values, got %s" % (name, n, _length(v)))
+    try:
+        m = len(v)
+    except TypeError:
+        raise TypeError("%s must be a number or a sequence of %d numbers" % (name, n))
+    if m != n:
+        raise ValueError("%s needs %d values, got %d" % (name, n, m))
     for j in range(n):
         out[j] = float(v[j])
     return out

@@ -9,6 +9,7 @@ MAX_SAMPLES = 64           # default capacity of one learn_class call (option ma
 MAX_ABS = 1000.0           # largest feature magnitude accepted after input scaling
 MAX_LABEL_BYTES = 40
 LOSS_LIMIT = 100.0         # an epoch's mean loss at or above it is divergence (FORMAT.md 4)
+FAR_BELOW = 0.25           # a check this far under its target is reported as not learned (FORMAT.md 7.5)
 NOISE_WINDOWS = 64         # offsets into the replay-noise table (FORMAT.md 7.4)
 MAX_REPEATS = 4            # most passes of the replay rows per epoch with replay noise
 CHUNK = 8                  # embedding units drawn and processed at a time (FORMAT.md 5)

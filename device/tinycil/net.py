@@ -104,6 +104,17 @@ class Net:
         self.sizes[-1] = c + 1
         self._init_rows(len(self.W) - 1, c, c + 1, rng)
 
+    def remove_class(self, c):
+        """Remove output unit c: the rows after it move up one; the other outputs are unchanged."""
+        B = self.B
+        last = len(self.W) - 1
+        n = self.sizes[-1]
+        s = self.sizes[-2]
+        for i in range(c, n - 1):
+            B.copy_row(self.W[last], i + 1, self.W[last], i, s)
+            B.put(self.b[last], 0, i, B.get(self.b[last], 0, i + 1))
+        self.sizes[-1] = n - 1
+
     # ---- compute ---------------------------------------------------------------
     def forward(self, X, m):
         """Logits for the first m rows of X; returns the buffer holding them."""

@@ -162,6 +162,28 @@ class Replay(Rows):
         _put_bytes(self.q, i * nf, qbytes, nf)
         self.n = i + 1
 
+    def drop_rows(self, c):
+        """Remove class c's replay samples (its mean stays); the others keep their order."""
+        w = 0
+        for r in range(self.n):
+            if self.cls[r] != c:
+                if w != r:
+                    self.cls[w] = self.cls[r]
+                    self.copy(r, w)
+                w += 1
+        self.n = w
+
+    def remove_class(self, c):
+        """Remove class c: its samples and its mean; the classes after it move down one index."""
+        self.drop_rows(c)
+        for r in range(self.n):
+            if self.cls[r] > c:
+                self.cls[r] -= 1
+        for i in range(c, self.n_means - 1):
+            self.copy(self.capacity + i + 1, self.capacity + i)
+            self.counts[i] = self.counts[i + 1]
+        self.n_means -= 1
+
     def mean_row(self, c):
         return self.capacity + c
 

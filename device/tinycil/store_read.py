@@ -162,7 +162,7 @@ def _decode(src, name, lazy=()):
     try:
         ver = src.read(4, 1)[0]
         if ver < 3:  # fields added since are 0 (off): how those files trained
-            st["head"] = struct.unpack(HEAD_V2, _one(chunks, b"HEAD", name)) + (0, 0.0)
+            st["head"] = struct.unpack(HEAD_V2, _one(chunks, b"HEAD", name)) + (0, 0, 0.0)
             hy = _one(chunks, b"HYPR", name)
             st["hypr"] = (struct.unpack(HYPR_V1, hy) + (0.0,) if ver == 1 else struct.unpack(HYPR_V2, hy)) + (0.0,)
         else:
@@ -249,6 +249,8 @@ def _f32_array(p, off, n):
     """n little-endian float32 values at p[off:] as an array('f') (boards and hosts are
     little-endian): a raw copy, no float object per value."""
     raw = p[off:off + 4 * n]
+    if isinstance(raw, memoryview):  # MicroPython copies bytes and bytearray raw, but iterates a view
+        raw = bytes(raw)
     try:
         return array("f", raw)  # MicroPython copies a buffer's bytes
     except TypeError:  # CPython wants frombytes
@@ -265,7 +267,7 @@ def _consistent(st, name):
     """Cross-check a decoded state (CRC-valid is not enough: the writer may be wrong or
     hostile); every problem is a FormatError naming the file, so load falls back."""
     (n_inputs, n_features, max_hidden, min_hidden, grow_step, max_classes, n_layers, width,
-     memory_bytes, target, _rng, _flags, ncm_var) = st["head"]
+     memory_bytes, target, _rng, _flags, _calls, ncm_var) = st["head"]
 
     def bad(what):
         raise FormatError("%s: inconsistent learner (%s)" % (name, what))

@@ -9,18 +9,5 @@ _spec = importlib.util.spec_from_file_location("tinycil_device_limits", DEVICE_D
 _mod = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_mod)
 
-VERSION = _mod.VERSION
-FORMAT_VERSION = _mod.FORMAT_VERSION
-DEFAULT_PATH = _mod.DEFAULT_PATH
-MIN_SAMPLES = _mod.MIN_SAMPLES
-MAX_SAMPLES = _mod.MAX_SAMPLES
-MAX_ABS = _mod.MAX_ABS
-MAX_LABEL_BYTES = _mod.MAX_LABEL_BYTES
-LOSS_LIMIT = _mod.LOSS_LIMIT
-NOISE_WINDOWS = _mod.NOISE_WINDOWS
-MAX_REPEATS = _mod.MAX_REPEATS
-CHUNK = _mod.CHUNK
-FRONT_BLOCK = _mod.FRONT_BLOCK
-NEW = _mod.NEW
-HYPER = _mod.HYPER
-INT_RANGES = _mod.INT_RANGES
+# every constant of the device's limits.py, under its own name (the names are upper case there)
+globals().update({k: v for k, v in vars(_mod).items() if k.isupper()})

@@ -81,6 +81,7 @@ def _cases(ds, lrn):
         "embed_dim": 32, "distill_iters": 40, "distill_lr": 0.3, "distill_mu": 0.5,
         "learn_x": ds.X_train[ds.y_train == 2][:30].astype(f32), "learn_n": 30, "learn_label": "two",
         "learn_seed": 5, "learn_target": 1.0,  # an unreachable target makes it grow, to cover growth
+        "update_x": ds.X_train[ds.y_train == 2][30:50].astype(f32), "update_n": 20,  # then an update of it
     }
 
 
@@ -137,6 +138,7 @@ def _reference(cfg, lrn):
     learner = Learner.from_state(lrn.state())
     rep = learner.learn_class(cfg["learn_label"], cfg["learn_x"], target=cfg["learn_target"], seed=cfg["learn_seed"])
     res["learn"] = rep
+    res["update"] = learner.learn_class(cfg["learn_label"], cfg["update_x"])
     res["learn_state"] = learner.state()
     return res
 
@@ -211,6 +213,11 @@ def compare(work, cfg, ref, host_f32, host_int8):
         _row("learn_class: replay values", st["replay"].values(), rs["replay"].values(), TOL["learn"]),
         _row("learn_class: distill loss", rep["distill_loss"], ref["learn"]["distill_loss"], TOL["learn"]),
         _row("learn_class: accuracy", [rep["accuracy"]], [ref["learn"]["accuracy"]], TOL["exact"]),
+        _same("update: widths, rows kept, accuracy",
+              (out["update"]["updated"], out["update"]["hidden"], out["update"]["synthetic_samples"],
+               out["update"]["held_out_kept"], out["update"]["accuracy"]),
+              (ref["update"]["updated"], ref["update"]["hidden"], ref["update"]["synthetic_samples"],
+               ref["update"]["held_out_kept"], ref["update"]["accuracy"])),
         _same("file: host f32 -> board -> f32", (work / "dev_f32" / store.FILE).read_bytes(), host_f32,
               "byte-identical"),
         _same("file: host state -> board int8", (work / "dev_int8" / store.FILE).read_bytes(), host_int8,

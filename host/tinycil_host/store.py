@@ -24,12 +24,14 @@ FILE = "learner.bin"
 BACKUP = "learner.bak"
 TEMP = "learner.tmp"
 
-# version 3 added flags and ncm_var to HEAD, ncm_weight to HYPR and the MEAN chunk; version 2
-# added replay_noise to HYPR. Older files read with the added fields 0 (off): how they trained.
-HEAD = "<HHHHHHHHIfIHf"
+# version 3 added flags, calls and ncm_var to HEAD, ncm_weight to HYPR and the MEAN chunk;
+# version 2 added replay_noise to HYPR. Older files read with the added fields 0 (off): how
+# they trained.
+HEAD = "<HHHHHHHHIfIHHf"
 HEAD_V2 = "<HHHHHHHHIfI"
 HEAD_KEYS = ("n_inputs", "n_features", "max_hidden", "min_hidden", "grow_step", "max_classes",
-             "n_layers", "hidden", "memory_bytes", "target", "rng_state", "flags", "ncm_var")
+             "n_layers", "hidden", "memory_bytes", "target", "rng_state", "flags", "calls", "ncm_var")
+FLAG_SCALE_PENDING = 1   # HEAD flags bit 0: the input scaling is learned from the first learn_class
 HYPR = "<ffHHHHffHHHff"
 HYPR_V2 = "<ffHHHHffHHHf"
 HYPR_V1 = "<ffHHHHffHHH"
@@ -214,7 +216,7 @@ def _hypr(version, payload):
 
 def _head(version, payload):
     if version < 3:
-        return struct.unpack(HEAD_V2, payload) + (0, 0.0)
+        return struct.unpack(HEAD_V2, payload) + (0, 0, 0.0)
     return struct.unpack(HEAD, payload)
 
 

@@ -16,7 +16,9 @@ def learn_digits(ctx, seed=None, verbose=True):
     path = ctx["tmp"] + "/digits"
     rmtree(path)
     opts = {} if seed is None else {"seed": seed}
-    l = tinycil.new(d.n_features, path=path, backend=ctx["backend"], max_hidden=32, memory_bytes=6400, **opts)
+    # the rows are pixels / 16 already (input_scale 1): streamed, one row in RAM at a time
+    l = tinycil.new(d.n_features, path=path, backend=ctx["backend"], max_hidden=32, memory_bytes=6400,
+                    input_scale=1.0, **opts)
     for c in range(d.n_classes):
         rep = l.learn_class(str(c), d.train(c, 50), verbose=False)  # rows read one at a time
         gc.collect()

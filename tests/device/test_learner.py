@@ -17,8 +17,10 @@ CENTRES = ([0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0], [0.5, -0.5], [-0.5, 0
 
 def _new(ctx, path, **kw):
     rmtree(path)
+    # input_scale given: these tests look at the rows as given (test_input_scaling_is_learned
+    # covers a learner that learns its own)
     opts = dict(max_hidden=8, min_hidden=2, grow_step=2, memory_bytes=240, epochs=10,
-                distill_iters=10, backend=ctx["backend"])
+                distill_iters=10, backend=ctx["backend"], input_scale=1.0)
     opts.update(kw)
     return tinycil.new(N_IN, path=path, **opts)
 
@@ -48,7 +50,7 @@ def test_growth_stops_when_a_widening_does_not_raise_the_check(ctx):
                                     ([0.5, 0.7, 0.6], [6], True)):
         l = _new(ctx, ctx["tmp"] + "/stall", target=0.99)
         seq = iter(checks)
-        l.check = lambda n, n_train: next(seq)
+        l.check = lambda v0, n_val, n_train: next(seq)
         rep = l.learn_class("a", _blob(1, 15, CENTRES[0]), verbose=False)
         check(rep["hidden"] == hidden and rep["growth_stalled"] is stalled and rep["accuracy"] == checks[-1],
               "checks %r: report %r" % (checks, rep))
@@ -152,7 +154,7 @@ def test_bad_input_changes_nothing(ctx):
     nan = [list(r) for r in good]
     nan[2][3] = float("nan")
     cases = [
-        (TypeError, 5, good), (ValueError, "", good), (ValueError, "a", good),
+        (TypeError, 5, good), (ValueError, "", good), (ValueError, "a", good[:2]),
         (ValueError, "new", good[:2]), (ValueError, "new", []), (TypeError, "new", None),
         (TypeError, "new", "abc"), (ValueError, "new", good[:3] + [[1.0] * (N_IN - 1)]),
         (TypeError, "new", good[:3] + [["x"] * N_IN]), (ValueError, "new", nan),
@@ -175,7 +177,7 @@ def test_failed_learn_restores_previous_state(ctx):
     for path in (ctx["tmp"] + "/rollback", None):
         l = _new(ctx, path) if path else tinycil.new(N_IN, path=None, backend=ctx["backend"],
                                                       max_hidden=8, min_hidden=2, memory_bytes=240,
-                                                      epochs=10, distill_iters=10)
+                                                      epochs=10, distill_iters=10, input_scale=1.0)
         l.learn_class("a", _blob(1, 10, CENTRES[0]), verbose=False)
         l.learn_class("b", _blob(2, 10, CENTRES[1]), verbose=False)
         probe = _blob(3, 1, CENTRES[2])[0]
@@ -225,3 +227,81 @@ def test_load_sizes_the_workspace_for_max_samples(ctx):
     small.learn_class("c1", _blob(1, 12, CENTRES[1]), verbose=False)
     check(small.classes == ["c0", "c1"], "learned with 12 samples")
     rmtree(path)
+
+
+def test_input_scaling_is_learned_from_the_first_call(ctx):
+    # FORMAT.md 7.0: no input_scale given: offset = each input's mean over the first call's
+    # samples, scale = 1 / their overall standard deviation; saved, and kept from then on
+    path = ctx["tmp"] + "/autoscale"
+    rmtree(path)
+    raw = [[100.0 * v + 500.0 for v in row] for row in _blob(1, 12, CENTRES[0])]  # raw sensor units
+    l = tinycil.new(N_IN, path=path, backend=ctx["backend"], max_hidden=8, min_hidden=2, memory_bytes=240,
+                    epochs=10, distill_iters=10)
+    check(l.scale_pending, "a learner without input_scale learns it")
+    e = raises(TypeError, l.learn_class, "a", (r for r in raw), verbose=False)
+    check("twice" in str(e) and l.scale_pending and l.classes == [], "a generator on the first call: %s" % e)
+    l.learn_class("a", raw, verbose=False)
+    n = len(raw)
+    mean0 = sum(r[0] for r in raw) / n
+    means = [sum(r[j] for r in raw) / n for j in range(N_IN)]
+    std = (sum((r[j] - means[j]) ** 2 for r in raw for j in range(N_IN)) / (n * N_IN)) ** 0.5
+    check(abs(l.offset[0] - mean0) < 1e-3 * abs(mean0) and abs(l.scale[1] - 1 / std) < 1e-3 / std,
+          "offset %r scale %r (want %r, %r)" % (l.offset[0], l.scale[1], mean0, 1 / std))
+    check(not l.scale_pending, "the scaling is the learner's after its first call")
+    m = tinycil.load(path, backend=ctx["backend"], verbose=False)
+    check(not m.scale_pending and m.offset[0] == l.offset[0] and m.scale[0] == l.scale[0], "scaling not saved")
+    m.learn_class("b", (r for r in [[100.0 * v + 500.0 for v in row] for row in _blob(2, 12, CENTRES[1])]),
+                  verbose=False)  # later calls stream
+    hits = sum(1 for x in _blob(9, 10, CENTRES[0]) if m.predict([100.0 * v + 500.0 for v in x]) == "a")
+    check(hits >= 9, "raw samples of a after learning: %d/10" % hits)
+    rmtree(path)
+
+
+def test_a_known_label_updates_its_class(ctx):
+    # FORMAT.md 7: more samples of a class: its mean becomes the mean of all its samples, its
+    # replay share is distilled again from its old distilled rows and the new ones
+    path = ctx["tmp"] + "/update"
+    l = _new(ctx, path)
+    l.learn_class("a", _blob(1, 10, CENTRES[0]), verbose=False)
+    l.learn_class("b", _blob(2, 10, CENTRES[1]), verbose=False)
+    count0 = l.replay.counts[0]
+    rep = l.learn_class("a", _blob(3, 15, CENTRES[2]), verbose=False)  # class a moves towards centre 2
+    check(rep["updated"] and l.classes == ["a", "b"] and l.replay.counts[0] == count0 + 12, "report %r" % rep)
+    check(l.info()["samples_per_class"][0] == rep["samples_per_class"], "a's share %r" % l.info())
+    mean = [0.0] * N_IN
+    l.replay.values(l.replay.mean_row(0), mean)
+    want = (CENTRES[0][0] * count0 + CENTRES[2][0] * 12) / (count0 + 12)
+    check(abs(mean[0] - want) < 0.1, "a's mean %r, want about %r" % (mean[0], want))
+    check(sum(1 for x in _blob(20, 10, CENTRES[2]) if l.predict(x) == "a") >= 9, "the new samples' region")
+    check(tinycil.load(path, verbose=False).replay.counts[0] == count0 + 12, "the update is saved")
+    rmtree(path)
+
+
+def test_forget_removes_a_class_and_frees_its_budget(ctx):
+    path = ctx["tmp"] + "/forget"
+    l = _new(ctx, path)
+    for i in range(3):
+        l.learn_class("c%d" % i, _blob(i, 12, CENTRES[i]), verbose=False)
+    used = l.info()["memory_bytes_used"]
+    before = file_bytes(path + "/learner.bin")
+    check("no class" in str(raises(ValueError, l.forget, "nope")), "unknown label")
+    check(file_bytes(path + "/learner.bin") == before, "a refused forget changed the file")
+    left = l.forget("c1")
+    check(left == ["c0", "c2"] and l.classes == left and l.net.n_classes == 2, "classes %r" % left)
+    check(l.info()["memory_bytes_used"] < used and len(l.info()["samples_per_class"]) == 2, "budget %r" % l.info())
+    check(all(l.predict(x) == "c2" for x in _blob(30, 5, CENTRES[2])), "c2 lost its index")
+    m = tinycil.load(path, verbose=False)
+    check(m.classes == ["c0", "c2"] and file_bytes(path + "/learner.bak") == before, "forget not saved atomically")
+    m.learn_class("c1", _blob(1, 12, CENTRES[1]), verbose=False)  # a forgotten label can come back
+    check(m.classes == ["c0", "c2", "c1"], "relearned %r" % m.classes)
+    rmtree(path)
+
+
+def test_a_check_far_below_the_target_is_reported(ctx):
+    # the same samples under two labels: the second cannot be told apart (FORMAT.md 7.5)
+    l = _new(ctx, ctx["tmp"] + "/far", target=0.95)
+    rows = _blob(1, 15, CENTRES[0])
+    check(not l.learn_class("a", rows, verbose=False)["far_below_target"], "a learnable class")
+    rep = l.learn_class("b", rows, verbose=False)
+    check(rep["far_below_target"] and rep["accuracy"] < 0.95 - 0.25, "report %r" % rep)
+    rmtree(ctx["tmp"] + "/far")

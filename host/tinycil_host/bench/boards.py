@@ -89,7 +89,7 @@ def host_times(interps, data_file, repeats):
     rows = {c: d.X_train[d.y_train == c][:50] / np.float32(16) for c in range(10)}
     best = {}
     for _ in range(repeats):
-        lrn = Learner(64, max_hidden=32, memory_bytes=6400)
+        lrn = Learner(64, max_hidden=32, memory_bytes=6400, input_scale=1.0)
         t = time.perf_counter()
         for c in range(10):
             lrn.learn_class(str(c), rows[c])

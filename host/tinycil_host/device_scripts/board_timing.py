@@ -23,7 +23,7 @@ import tinycil  # noqa: E402
 gc.collect()
 heap = gc.mem_free() + gc.mem_alloc()
 d = Digits(data)
-l = tinycil.new(d.n_features, path=None, backend=backend, max_hidden=32, memory_bytes=6400)
+l = tinycil.new(d.n_features, path=None, backend=backend, max_hidden=32, memory_bytes=6400, input_scale=1.0)
 for c in range(d.n_classes):
     gc.collect()
     t = time.ticks_us()

@@ -132,6 +132,11 @@ samples = (X[i * ni:(i + 1) * ni] for i in range(cfg["learn_n"]))  # a generator
 rep = l.learn_class(cfg["learn_label"], samples, target=cfg["learn_target"], verbose=False, seed=cfg["learn_seed"])
 out["learn"] = dict((key, rep[key]) for key in ("accuracy", "hidden", "hidden_before", "train_loss", "distill_loss",
                                                "synthetic_samples", "held_out_kept", "validation_samples"))
+# then more samples of the same class: an update (FORMAT.md 7); the file read on the host is after it
+X2 = rd("update_x")
+rep = l.learn_class(cfg["learn_label"], [X2[i * ni:(i + 1) * ni] for i in range(cfg["update_n"])], verbose=False)
+out["update"] = dict((key, rep[key]) for key in ("accuracy", "hidden", "synthetic_samples", "held_out_kept",
+                                                "distill_loss", "updated"))
 
 with open(W + "/output.json", "w") as f:
     json.dump(out, f)

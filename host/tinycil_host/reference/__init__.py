@@ -17,7 +17,8 @@ Building blocks, usable alone: Rng, Net (forward, gradients, step, fit, set_hidd
 add_class), herding_order, distill, Replay, quantize_rows (in store).
 
 One module per device module, under the same name, so the host twin of
-device/tinycil/X.py is reference/X.py: rng, net, distill, replay, noise, learner.
+device/tinycil/X.py is reference/X.py: rng, net, distill, replay, noise, samples, state,
+forget, learner.
 ram.py has no device twin: it counts the bytes the device's buffers take (FORMAT.md 8).
 The file format's twin (device/tinycil/store.py, store_read.py) is tinycil_host/store.py.
 
@@ -28,8 +29,9 @@ herding's distance comparison (a choice of index) and the scalar losses.
 """
 # the names callers use as `reference.X`
 from .distill import distill, distill_class, herding_order
-from .learner import (BOARD_MAX_SAMPLES, HYPER, MAX_ABS, MAX_LABEL_BYTES, MAX_SAMPLES, MIN_SAMPLES, Learner,
-                      balanced_accuracy, split_rows, train_rows)
+from ..limits import HYPER, MAX_ABS, MAX_LABEL_BYTES, MAX_SAMPLES, MIN_SAMPLES
+from .learner import BOARD_MAX_SAMPLES, Learner, balanced_accuracy
+from .samples import split_rows, train_rows
 from .net import Net, mlp_flops, mlp_params
 from .noise import MAX_REPEATS, NOISE_WINDOWS, noise_amplitude, noise_table, replay_repeats
 from .ram import board_ram

@@ -1,7 +1,5 @@
 """Twin of device/tinycil/learner.py: the board's Learner and its learn_class cycle
 (FORMAT.md section 7), on the host."""
-import copy
-
 import numpy as np
 
 from .. import store
@@ -10,25 +8,13 @@ from .net import Net
 from .noise import noise_amplitude, noise_table, replay_repeats
 from .replay import Replay, sample_bytes
 from .rng import Rng
+from .samples import check_label, learned_scaling, split_rows, validated
+from .state import apply, to_state
+from ..limits import FAR_BELOW, HYPER, MAX_SAMPLES
 
 F32 = np.float32
-from ..limits import HYPER, MAX_ABS, MAX_LABEL_BYTES, MAX_SAMPLES, MIN_SAMPLES  # noqa: E402
 
 BOARD_MAX_SAMPLES = MAX_SAMPLES   # the device's default max_samples (kept for older callers)
-
-
-def train_rows(n, val_every):
-    """Training rows of a call with n samples (FORMAT.md 7.1): every val_every-th is held out
-    once there are at least two of them."""
-    return n - n // val_every if val_every > 1 and n >= 2 * val_every else n
-
-
-def split_rows(n, val_every):
-    """(training, held-out) row indices of a call with n samples (FORMAT.md 7.1)."""
-    if train_rows(n, val_every) == n:
-        return list(range(n)), []
-    return ([i for i in range(n) if i % val_every != val_every - 1],
-            [i for i in range(n) if i % val_every == val_every - 1])
 
 
 class Learner:
@@ -61,6 +47,10 @@ class Learner:
         self.classes = []
         self.max_samples = max_samples
         self.ncm_var = 0.0   # pooled within-class variance of the features (FORMAT.md 4)
+        self.calls = 0       # the learn_class calls ncm_var is the mean over
+        self._c = 0          # the class the call in progress learns
+        # no scaling given and no front-end: the first learn_class learns it (FORMAT.md 7.0)
+        self.scale_pending = input_offset is None and input_scale is None and not frontend
         self.offset = _vector(input_offset, 0.0, n_inputs)
         self.scale = _vector(input_scale, 1.0, n_inputs)
         self.frontend = frontend
@@ -125,31 +115,42 @@ class Learner:
         }
 
     def learn_class(self, label, samples, target=None, verbose=False, seed=None):
-        """Learn a new class from MIN_SAMPLES..max_samples samples (rows of n_inputs numbers)."""
+        """Learn a class from MIN_SAMPLES..max_samples samples (rows of n_inputs numbers): a new
+        one, or more samples of one the learner knows (FORMAT.md 7)."""
         log = (lambda s: print("tinycil:", s)) if verbose else (lambda s: None)
-        self._check_label(label)
+        check_label(label)
         if target is None:
             target = self.target
         elif not 0.0 <= target <= 1.0:
             raise ValueError("target must be an accuracy between 0 and 1")
-        if len(self.classes) >= self.net.caps[-1]:
+        update = label in self.classes
+        C = len(self.classes) + (0 if update else 1)
+        if C > self.net.caps[-1]:
             raise ValueError("this learner holds at most %d classes (max_classes)" % self.net.caps[-1])
-        quota = self.replay.quota(len(self.classes) + 1)
+        quota = self.replay.quota(C)
         if quota < 1:
             raise ValueError("memory_bytes=%d holds %d samples: not one per class for %d classes"
-                             % (self.replay.budget, self.replay.capacity, len(self.classes) + 1))
-        X, n_train = self.split(samples)
+                             % (self.replay.budget, self.replay.capacity, C))
+        snapshot = self._snapshot()
+        if self.scale_pending:   # FORMAT.md 7.0: the first call's samples set the input scaling
+            self.offset, self.scale = learned_scaling(samples, self.n_inputs)
+        try:
+            X, n_train = self.split(samples)
+        except BaseException:
+            self._restore(snapshot)
+            raise
         if seed is not None:
             self.rng = Rng(seed)
-        snapshot = self._snapshot()
         lr0 = self.hp["lr"]
         for attempt in range(2):
             try:
-                report = self._cycle(label, X, n_train, quota, float(target), log)
+                report = self._cycle(label, update, X, n_train, quota, float(target), log)
                 report["lr_halved"] = attempt == 1
                 return report
             except ArithmeticError as e:
                 self._restore(snapshot)
+                if self.scale_pending:  # the retry starts from the scaling the call learned
+                    self.offset, self.scale = learned_scaling(samples, self.n_inputs)
                 if attempt:
                     self.hp["lr"] = lr0
                     raise ValueError("learn_class failed: %s; check the samples' scale (input_scale); the "
@@ -164,14 +165,19 @@ class Learner:
                 self._restore(snapshot)
                 raise
 
+    def forget(self, label):
+        """Remove a class: its mean, replay samples and output unit (FORMAT.md 7.9)."""
+        from .forget import forget
+        return forget(self, label)
+
     # ---- the cycle (FORMAT.md 7) ----
-    def _cycle(self, label, X, n_train, quota, target, log):
+    def _cycle(self, label, update, X, n_train, quota, target, log):
         n = len(X)
-        c = len(self.classes)
+        c = self._c = self.classes.index(label) if update else len(self.classes)
         hidden_before = self.net.hidden[0]
         T = X[:n_train]
-        # 2. distil, 3. make room
-        k, d_first, d_last = self.store_class(label, T, quota)
+        # 2. distil, 3. make room (an update distils its old distilled rows with the new ones)
+        k, d_first, d_last = self.store_class(label, T, quota, update)
         log("distil %r: %d samples -> mean + %d synthetic, matching loss %.4f -> %.4f"
             % (label, n_train, k, d_first, d_last))
         # 4. train, 5. check, 6. grow
@@ -181,6 +187,9 @@ class Learner:
         log("check: accuracy %.3f (target %.3f)" % (acc, target))
         acc, loss, stalled = self.grow(acc, loss, target, lambda: self.train(T, log, True),
                                        lambda: self.check(check_rows), log)
+        far = acc < target - FAR_BELOW
+        if far:
+            log("warning: the check ended at %.3f, far below the target %.3f: the class is not learned" % (acc, target))
         # 7. held-out rows fill what the quota leaves, after the distilled ones, as stored
         kept = min(quota - 1 - k, n - n_train)
         if kept > 0:
@@ -188,8 +197,8 @@ class Learner:
         # 8. save
         size = self.save() if self.path is not None else 0
         return {
-            "label": label, "accuracy": acc, "target": target, "met_target": acc >= target,
-            "hidden_before": hidden_before, "hidden": list(self.net.hidden),
+            "label": label, "updated": update, "accuracy": acc, "target": target, "met_target": acc >= target,
+            "far_below_target": far, "hidden_before": hidden_before, "hidden": list(self.net.hidden),
             "grew": self.net.hidden[0] > hidden_before, "growth_stalled": stalled, "train_loss": loss,
             "distill_loss": (d_first, d_last), "samples": n, "validation_samples": n - n_train,
             "synthetic_samples": k, "held_out_kept": kept, "samples_per_class": quota,
@@ -201,37 +210,56 @@ class Learner:
         """1. The samples checked, scaled, through the front-end and quantized (int8 rule, as the
         board stores them); training rows first, then the held-out ones, each in sample order.
         Returns (X float32 (dequantized), n_train)."""
-        F = self._validated(samples)
+        F = validated(self, samples)
         n = len(F)
         train, val = split_rows(n, self.hp["val_every"])
         scale, q = store.quantize_rows(F[train + val])
         self._Xq = (scale, q)
         return store.dequantize_rows(scale, q), len(train)
 
-    def store_class(self, label, T, quota):
-        """2-3. A new class from its training rows T: distilled into quota - 1 rows beside its mean,
-        room made, an output unit added. Returns (distilled rows, first and last matching loss)."""
-        k = min(quota - 1, len(T))
-        S, first, last = self.distil(T, k)
-        self._make_room(label, T, quota, S)
+    def store_class(self, label, T, quota, update=False):
+        """2-3. A class from its training rows T: distilled into quota - 1 rows beside its mean
+        (an update: T and its old distilled rows; its mean the mean of both means' samples), room
+        made, an output unit added for a new class. Returns (distilled rows, first and last
+        matching loss)."""
+        if update:
+            c = self.classes.index(label)
+            old = self.replay.values()[self.replay.cls == c]
+            T_all = np.concatenate([T, old]).astype(F32)
+        else:
+            c, T_all = len(self.classes), T
+        k = min(quota - 1, len(T_all))
+        S, first, last = self.distil(T_all, k)
+        self._make_room(label, c, update, T, quota, S)
         return k, first, last
 
     def distil(self, T, k):
         """2. Herding picks k of the training rows T, distribution matching refines them."""
         return distill_class(T, k, self.rng, self.hp)
 
-    def _make_room(self, label, T, quota, S):
-        """3. Every class keeps its mean and quota - 1 replay samples; the new class's mean and its
-        distilled rows join; a new output unit; the nearest-mean head follows."""
-        c = len(self.classes)
-        self.replay.shrink_to(quota)
+    def _make_room(self, label, c, update, T, quota, S):
+        """3. Every class keeps its mean and quota - 1 replay samples; the class's mean and its
+        distilled rows join; a new class gets an output unit; the nearest-mean head follows."""
         mean, var = mean_and_var(T)
         self._var_new = var
-        self.replay.set_mean(c, mean, len(T))
-        self.replay.add(c, S)
-        self.net.add_class(self.rng)
-        self.classes.append(label)
-        self.ncm_var = float(F32(self.ncm_var + (var - self.ncm_var) / (c + 1)))
+        rp = self.replay
+        if update:
+            rp.drop_rows(c)
+            n_old = int(rp.counts[c])
+            tot = n_old + len(T)
+            old = rp.mean_values()[c].astype(np.float64)
+            mean = ((old * n_old + mean.astype(np.float64) * len(T)) / tot).astype(F32)
+            rp.set_mean(c, mean, tot)
+        else:
+            rp.shrink_to(quota)
+            rp.set_mean(c, mean, len(T))
+        rp.add(c, S)
+        if not update:
+            self.net.add_class(self.rng)
+            self.classes.append(label)
+        self.scale_pending = False
+        self.calls += 1
+        self.ncm_var = float(F32(self.ncm_var + (var - self.ncm_var) / self.calls))
         self._ncm_update()
 
     def train(self, T, log, refit=False):
@@ -249,16 +277,17 @@ class Learner:
                             stored)
 
     def check(self, new_rows):
-        """5. min(new class's accuracy on new_rows, older classes' balanced accuracy on their means
-        and replay samples). The minimum keeps a poorly learned new class from hiding behind
-        many well-kept old ones."""
-        c = len(self.classes) - 1
+        """5. min(the learned class's accuracy on new_rows, the other classes' balanced accuracy on
+        their means and replay samples). The minimum keeps a poorly learned class from hiding
+        behind many well-kept others."""
+        c = self._c
         new = float((self.net.predict(new_rows) == c).mean()) if len(new_rows) else 1.0
-        if c == 0:
+        others = [i for i in range(len(self.classes)) if i != c]
+        if not others:
             return new
         old_rows = self.replay.cls != c
-        X = np.concatenate([self.replay.mean_values()[:c], self.replay.values()[old_rows]])
-        y = np.concatenate([np.arange(c), self.replay.cls[old_rows].astype(np.int64)])
+        X = np.concatenate([self.replay.mean_values()[others], self.replay.values()[old_rows]])
+        y = np.concatenate([np.array(others, np.int64), self.replay.cls[old_rows].astype(np.int64)])
         return min(new, balanced_accuracy(self.net.predict(X), y))
 
     def grow(self, acc, loss, target, retrain, recheck, log):
@@ -309,51 +338,16 @@ class Learner:
             noise = (C + m * self.replay.n, noise_table(self.n_features, self.rng), a)
         if hp["train_on_real"]:
             X.append(T)
-            y.append(np.full(len(T), C - 1))
+            y.append(np.full(len(T), self._c))
         X = np.concatenate(X).astype(F32)
         y = np.concatenate(y)
         rows = np.bincount(y, minlength=C)
         return X, y, 1.0 / rows[y], noise
 
-    # ---- input checks ----
-    def _check_label(self, label):
-        if not isinstance(label, str):
-            raise TypeError("label must be a str, got %s" % type(label).__name__)
-        if not label or len(label.encode("utf-8")) > MAX_LABEL_BYTES:
-            raise ValueError("label must be 1 to %d bytes of text" % MAX_LABEL_BYTES)
-        if label in self.classes:
-            raise ValueError("class %r is already learned; learn_class adds new classes only" % label)
-
-    def _validated(self, samples):
-        X = np.asarray(samples, dtype=np.float64)
-        if X.ndim != 2 or X.shape[1] != self.n_inputs:
-            raise ValueError("samples must be rows of %d numbers, got shape %s" % (self.n_inputs, X.shape))
-        if not MIN_SAMPLES <= len(X) <= self.max_samples:
-            raise ValueError("samples: %d given, %d to %d are needed (max_samples)"
-                             % (len(X), MIN_SAMPLES, self.max_samples))
-        Z = (X - self.offset) * self.scale
-        if not np.isfinite(Z).all():
-            raise ValueError("samples contain values that are not finite")
-        if np.abs(Z).max() > MAX_ABS:
-            raise ValueError("samples lie beyond +-%g after input scaling" % MAX_ABS)
-        return self.features(X)
-
     # ---- state ----
     def state(self):
         """The plain state dict of tinycil_host.store (what the file holds)."""
-        s = self.net.sizes
-        st = {
-            "n_inputs": self.n_inputs, "n_features": self.n_features, "max_hidden": self.max_hidden,
-            "min_hidden": self.min_hidden, "grow_step": self.grow_step, "max_classes": self.net.caps[-1],
-            "n_layers": len(s) - 2, "hidden": s[1], "memory_bytes": self.replay.budget,
-            "target": self.target, "rng_state": self.rng.state, "flags": 0, "ncm_var": self.ncm_var,
-            "hyper": dict(self.hp), "classes": list(self.classes),
-            "offset": self.offset.copy(), "scale": self.scale.copy(), "frontend": list(self.frontend),
-            "dense": [(W.copy(), b.copy()) for W, b in zip(self.net.W, self.net.b)],
-            "replay": copy.deepcopy(self.replay.samples),
-            "means": copy.deepcopy(self.replay.means), "counts": self.replay.counts.copy(),
-        }
-        return st
+        return to_state(self)
 
     @classmethod
     def from_state(cls, st, path=None, max_samples=MAX_SAMPLES):
@@ -363,33 +357,14 @@ class Learner:
                   n_layers=st["n_layers"], memory_bytes=st["memory_bytes"], target=st["target"],
                   path=path, input_offset=st["offset"], input_scale=st["scale"],
                   frontend=st["frontend"], max_samples=max_samples, **hyper)
-        lrn._apply(st)
+        apply(lrn, st)
         return lrn
-
-    def _apply(self, st):
-        net = self.net
-        net.sizes = [self.n_features] + [st["hidden"]] * st["n_layers"] + [len(st["classes"])]
-        if st["hidden"] > self.max_hidden or len(st["classes"]) > net.caps[-1]:
-            raise store.FormatError("file exceeds the learner's capacity")
-        net.W = [np.array(W, dtype=F32) for W, _ in st["dense"]]
-        net.b = [np.array(b, dtype=F32) for _, b in st["dense"]]
-        net.reset_momentum()
-        self.classes = list(st["classes"])
-        rp = st["replay"]
-        if len(rp.cls) > self.replay.capacity:
-            raise store.FormatError("replay set larger than its budget")
-        self.replay.samples = copy.deepcopy(rp)
-        self.replay.means = copy.deepcopy(st["means"])
-        self.replay.counts = np.array(st["counts"], np.uint32)
-        self.ncm_var = float(st["ncm_var"])
-        self.rng.state = st["rng_state"] or 1
-        self._ncm_update()
 
     def _snapshot(self):
         return self.state()
 
     def _restore(self, st):
-        self._apply(st)
+        apply(self, st)
 
     def to_bytes(self, weights="f32"):
         return store.encode(self.state(), _encoding(weights))

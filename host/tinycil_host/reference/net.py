@@ -95,6 +95,13 @@ class Net:
         self._grow_momentum()
         self._init_rows(len(self.W) - 1, c, c + 1, rng)
 
+    def remove_class(self, c):
+        """Remove output unit c; the other outputs are unchanged."""
+        self.sizes[-1] -= 1
+        self.W[-1] = np.delete(self.W[-1], c, axis=0)
+        self.b[-1] = np.delete(self.b[-1], c)
+        self.reset_momentum()
+
     def reset_momentum(self):
         self.VW = [np.zeros_like(W) for W in self.W]
         self.Vb = [np.zeros_like(b) for b in self.b]

@@ -1,7 +1,7 @@
 """The bytes a board's Learner allocates (FORMAT.md section 8), counted on the host:
 tests/test_ram.py checks them against the device code's real buffers."""
 from ..limits import CHUNK, MAX_REPEATS, MAX_SAMPLES, NOISE_WINDOWS
-from .learner import train_rows
+from .samples import train_rows
 from .replay import sample_bytes
 
 
@@ -31,6 +31,7 @@ def board_ram(n_inputs, n_features, max_hidden, max_classes, n_layers=1, batch=1
     if replay_noise > 0:   # 7.4: the stored rows repeated, and the noise table
         order = C + max(cap, min(MAX_REPEATS * cap, S * C)) + S
         noise = 4 * (NOISE_WINDOWS + nf - 1)
-    work = (S * (nf + 4) + 2 * (order + 3 * (C + cap + S)) + 4 * nf + nf + 6 * batch + noise
+    x_rows = S + max(0, max_per_class - 1)  # the call's samples and an updated class's distilled rows
+    work = (x_rows * (nf + 4) + 2 * (order + 3 * (C + cap + S)) + 8 * nf + nf + 6 * batch + noise
             + distiller)
     return {"net": net, "replay": replay, "input": inp, "learn_class": work, "total": net + replay + inp + work}

@@ -79,6 +79,23 @@ class Replay:
             m.q[c] = q[0]
             self.counts[c] = count
 
+    def drop_rows(self, c):
+        """Remove class c's replay samples (its mean stays)."""
+        s = self.samples
+        keep = s.cls != c
+        self.samples = Samples(s.cls[keep], s.scale[keep], s.q[keep])
+
+    def remove_class(self, c):
+        """Remove class c: its samples and mean; the classes after it move down one index."""
+        self.drop_rows(c)
+        s = self.samples
+        cls = s.cls.astype(np.int64)
+        self.samples = Samples(np.where(cls > c, cls - 1, cls), s.scale, s.q)
+        m = self.means
+        keep = np.arange(len(m.cls)) != c
+        self.means = Samples(np.arange(keep.sum()), m.scale[keep], m.q[keep])
+        self.counts = self.counts[keep]
+
     def values(self):
         return self.samples.values()
 
