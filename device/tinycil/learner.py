@@ -147,6 +147,8 @@ class Learner:
             if self.scale_pending:
                 unscale(self)
             raise
+        if self.scale_pending:
+            log("input scaling learned from these %d samples (new()'s input_scale sets it instead)" % n)
         snapshot = None if self.path is not None else self._snapshot()
         report = {}
         attempt = 0
@@ -352,7 +354,8 @@ class Learner:
 
         def progress(e, total, loss):
             if e % every == 0 or e == total:
-                log("train: epoch %d/%d loss %.4f (hidden %d)" % (e, total, loss, net.hidden[0]))
+                # a loss within rounding of 0 can come out as -0.0000
+                log("train: epoch %d/%d loss %.4f (hidden %d)" % (e, total, max(loss, 0.0), net.hidden[0]))
         rows, batch_rows = self._training_rows(n_train)
         return net.fit(batch_rows, rows, ws.order, epochs, hp["lr"], hp["momentum"], self.rng, progress)
 
