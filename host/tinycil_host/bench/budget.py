@@ -44,8 +44,8 @@ def learner_defaults(D, st, nf_out=None):
         if ram_estimate(D.n_features, nf, H, n_classes, fit, st["new_per_class"], mem)["total"] <= RAM_LIMIT:
             break
     d = {"max_hidden": H, "min_hidden": 8, "grow_step": 8, "max_classes": n_classes,
-         "lr": hp["lr"], "epochs": hp["epochs"], "distill_lr": 0.1, "max_per_class": hp["max_per_class"],
-         "replay_noise": hp["replay_noise"]}
+         "lr": hp["lr"], "epochs": hp["epochs"], "distill_lr": hp["distill_lr"], "max_per_class": hp["max_per_class"],
+         "replay_noise": hp["replay_noise"], "ncm_weight": hp["ncm_weight"]}
     return d, nf_out, nf
 
 

@@ -31,7 +31,7 @@ def add_arguments(p):
     p.add_argument("--base-per-class", type=int, default=300, help="training samples per base class (default 300)")
     p.add_argument("--new-per-class", type=int, default=50,
                    help="samples given to each learn_class call (default 50, at most 200)")
-    p.add_argument("--select", default="lr=0.02,0.05;epochs=20,40;distill_lr=0.1,1;replay_noise=0,0.5",
+    p.add_argument("--select", default="lr=0.2,0.5;epochs=10,20;replay_noise=0,0.5;ncm_weight=0.1,1,3",
                    help="hyperparameter grid chosen on the validation split ('none': board defaults)")
     p.add_argument("--device-repeat", default="digits",
                    help="data set repeated with the device code under MicroPython ('none' to skip)")
@@ -87,7 +87,7 @@ def _grid(text):
             k, v = part.split("=")
             grid[k.strip()] = [int(x) if k.strip() == "epochs" else float(x) for x in v.split(",")]
     except ValueError:
-        raise BenchError("--select looks like 'lr=0.02,0.05;epochs=20,40'")
+        raise BenchError("--select looks like 'lr=0.2,0.5;epochs=10,20'")
     for k in grid:
         if k not in SELECTABLE:
             raise BenchError("--select chooses %s only, not %r" % (", ".join(SELECTABLE), k))

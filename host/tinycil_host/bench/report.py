@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .settings import FEATURE_CHOICES
+from .settings import FEATURE_CHOICES, SELECTABLE
 
 LABELS = {
     "ours": "ours (distilled + growth)", "fixed": "fixed (distilled, max width)",
@@ -189,7 +189,7 @@ def markdown(results, plots, out):
       "random, herding, kNN) gets exactly this budget; NCM stores one mean per class (less); naive stores "
       "nothing; joint keeps every training row it saw (float32, shown for reference).")
     a("- **Validation, never test.** A stratified 20 %% validation split is carved from each training split "
-      "(`datasets.validation_split`). Choices made on it: learning rate, epochs, distillation rate and replay noise (grid `%s`, by the fixed "
+      "(`datasets.validation_split`). Choices made on it: learning rate, epochs, replay noise and the nearest-mean head's weight (grid `%s`, by the fixed "
       "network's final validation accuracy on order 0, then used by every network method), the front-end's "
       "output size for data sets with a front-end (%s PCA components, then at the chosen learning rate etc.: the "
       "one with the best final validation accuracy of the fixed network, mean of the first 3 class orders; every "
@@ -338,15 +338,15 @@ def _dataset(L, name, d, st):
     a("- replay budget at %s %%: %s bytes = %d samples of %d bytes; (the raw training set as int8 would be %s bytes)"
       % (key, bud, (bud or 0) // (info["n_features"] + 4), info["n_features"] + 4, _si(info["raw_int8_bytes"])))
     hp = info["hyper"]
-    a("- network: max_hidden %s, min_hidden %s, grow_step %s; lr %s, epochs %s, distill_lr %s, replay_noise %s "
+    a("- network: max_hidden %s, min_hidden %s, grow_step %s; lr %s, epochs %s, distill_lr %s, replay_noise %s, ncm_weight %s "
       "(chosen on validation%s); base width after prepare's size search %s, growth target %s"
       % (hp["max_hidden"], hp["min_hidden"], hp["grow_step"], hp["lr"], hp["epochs"], hp.get("distill_lr"),
-         hp.get("replay_noise"),
+         hp.get("replay_noise"), hp.get("ncm_weight"),
          "" if info.get("selection") else ": no, board defaults", dep.get("base_hidden"),
          "%.3f" % dep["target"] if "target" in dep else "n/a"))
     if info.get("selection"):
         a("- selection trials (fixed network, order 0, validation accuracy): " + "; ".join(
-            " ".join("%s %g" % (k, t[k]) for k in ("lr", "epochs", "distill_lr", "replay_noise") if k in t) + ": %.3f" % t["val_final_acc"] for t in info["selection"]))
+            " ".join("%s %g" % (k, t[k]) for k in SELECTABLE if k in t) + ": %.3f" % t["val_final_acc"] for t in info["selection"]))
     if info.get("feature_selection"):
         a("- front-end size (fixed network at the widest width that fits with that many features, mean final "
           "validation accuracy of 3 orders): " + "; ".join(
