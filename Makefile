@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT ?= build
 
-.PHONY: all setup demo test test-device typecheck parity bench bench-quick bench-device clean
+.PHONY: all setup demo test test-device typecheck parity readme bench bench-quick bench-device clean
 
 all: test
 
@@ -34,6 +34,10 @@ typecheck: $(STAMP)
 
 parity: $(STAMP)
 	$(BIN)/tinycil parity
+
+# The README's REPL transcript, rerun under MicroPython (tests/test_readme.py checks it).
+readme: $(STAMP)
+	$(BIN)/python -m tinycil_host.transcript README.md
 
 bench: $(STAMP)
 	$(BIN)/tinycil bench --out bench

@@ -13,7 +13,6 @@ def test_readme_transcript_is_what_the_session_prints():
 
 
 def test_session_runner_reports_errors_as_the_repl_does(tmp_path):
-    out = transcript.run(["x = 1", "x + 1", "int('z')"])
-    assert out.splitlines() == [">>> x = 1", ">>> x + 1", "2", ">>> int('z')",
-                                "Traceback (most recent call last):", "  ...",
-                                "ValueError: invalid syntax for integer with base 10"]
+    out = transcript.run(["x = 1", "x + 1", "int('z')"]).splitlines()
+    assert out[:6] == [">>> x = 1", ">>> x + 1", "2", ">>> int('z')", "Traceback (most recent call last):", "  ..."]
+    assert out[6].startswith("ValueError: invalid syntax for integer") and len(out) == 7
