@@ -291,3 +291,44 @@ def test_joint_rule_runs_run_ours_with_the_jointly_chosen_rule(monkeypatch):
     assert nf_out is None and variants == ["ours"]
     r = out["per_dataset"]["digits"]
     assert abs(r["acc_diff_points"] + 1.0) < 1e-9 and abs(r["inference_flops_ratio"] - 0.4) < 1e-9
+
+
+def _four_digits(path):
+    """A user's data set in the shared layout: four digit classes, named, with a split."""
+    from sklearn.datasets import load_digits
+    d = load_digits()
+    m = d.target < 4
+    y = d.target[m]
+    np.savez(path, X=d.data[m].astype(np.float32), y=y, split=(np.arange(len(y)) % 5 == 4).astype(np.int8),
+             classes=np.array(["a", "b", "c", "d"]))
+    return path
+
+
+def _bench(*args):
+    return subprocess.run([sys.executable, "-m", "tinycil_host.cli", "bench", "--quick", *map(str, args)],
+                          cwd=REPO, capture_output=True, text=True, timeout=300)
+
+
+def test_bench_runs_on_a_data_file(tmp_path):
+    data = _four_digits(tmp_path / "four.npz")
+    r = _bench("--dataset", data, "--out", tmp_path / "out")
+    assert r.returncode == 0, r.stderr[-2000:]
+    res = json.loads((tmp_path / "out" / "results.json").read_text())
+    (name, ds), = res["datasets"].items()
+    assert name == str(data)
+    assert ds["info"]["classes"] == ["a", "b", "c", "d"]
+    row, = res["headline"]["rows"]
+    assert row["dataset"] == str(data) and 0.25 < row["ours_acc"] <= 1.0 and 0.25 < row["fixed_acc"] <= 1.0
+
+
+def test_a_budget_below_one_sample_is_a_line_in_the_report_not_a_traceback(tmp_path):
+    data = _four_digits(tmp_path / "four.npz")
+    r = _bench("--dataset", data, "--memory-percent", "0.05", "--out", tmp_path / "out")
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "failed: prepare: memory_bytes=19 cannot hold one sample of 68 bytes" in md
+
+
+def test_an_unknown_data_set_names_the_choices(tmp_path):
+    r = _bench("--dataset", tmp_path / "missing.npz", "--out", tmp_path / "out")
+    assert r.returncode != 0 and "unknown data set" in r.stderr and "digits" in r.stderr

@@ -22,7 +22,8 @@ from .settings import (ALL_DATASETS, CURVE_WIDTHS, FEATURE_CHOICES, GROW_STEPS, 
 
 def add_arguments(p):
     p.add_argument("--dataset", action="append", metavar="NAME",
-                   help="data set to run (repeatable); default: all of %s" % ", ".join(ALL_DATASETS))
+                   help="data set to run (repeatable): a name, or a .npz/.csv file in the shared layout; "
+                        "default: all of %s" % ", ".join(ALL_DATASETS))
     p.add_argument("--orders", type=int, default=3, help="seeded class orders (default 3)")
     p.add_argument("--memory-percent", type=float, default=1.0,
                    help="replay bytes as a percentage of the training set (default 1)")
@@ -64,9 +65,14 @@ def settings_from(args):
     for d in s["datasets"]:
         if d.lower() == "core50":
             raise BenchError(NOT_AVAILABLE["core50"])
-        if d not in ALL_DATASETS:
-            raise BenchError("unknown data set %r: choose from %s" % (d, ", ".join(ALL_DATASETS)))
+        if d not in ALL_DATASETS and not _is_data_file(d):
+            raise BenchError("unknown data set %r: choose from %s, or name a .npz/.csv file in the shared "
+                             "layout (X, y, optional split and classes)" % (d, ", ".join(ALL_DATASETS)))
     return s
+
+
+def _is_data_file(d):
+    return Path(d).suffix in (".npz", ".csv") and Path(d).is_file()
 
 
 def _floats(text):
