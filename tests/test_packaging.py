@@ -193,3 +193,26 @@ def test_installed_parity(venv, outside):
     r = _installed(venv, outside, "parity")
     assert re.search(r"parity: all \d+ checks within tolerance", r.stdout), r.stdout[-2000:]
     assert list((outside[0] / "tmp").iterdir()) == []
+
+
+def test_package_json_lists_the_package():
+    urls = json.loads((DEVICE / "package.json").read_text())["urls"]
+    assert sorted(urls) == sorted(["tinycil/" + f] * 2 for f in PACKAGE_FILES)
+
+
+def test_installed_package_json_installs_with_mip(venv, outside, tmp_path):
+    # README: mpremote mip install "$(python -c '...print(tinycil_host.DEVICE_DIR)')/package.json"
+    from tinycil_host.virtual_board import VirtualBoard
+    cwd, env = outside
+    device = _run([venv / "python", "-c", "import tinycil_host; print(tinycil_host.DEVICE_DIR)"],
+                  cwd=cwd, env=env).stdout.strip()
+    board = tmp_path / "mip-board"
+    board.mkdir()
+    with VirtualBoard(board) as vb:
+        r = _run([venv / "python", "-m", "mpremote", "connect", vb.port, "resume", "mip", "install",
+                  device + "/package.json"], cwd=cwd, env=env)
+    assert "Done" in r.stdout, r.stdout
+    lib = board / "lib" / "tinycil"
+    assert sorted(p.name for p in lib.iterdir()) == PACKAGE_FILES
+    for f in PACKAGE_FILES:
+        assert (lib / f).read_bytes() == (DEVICE / "tinycil" / f).read_bytes(), f
