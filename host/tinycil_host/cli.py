@@ -8,6 +8,7 @@ import argparse
 import importlib
 import sys
 
+from . import __version__
 from .errors import UserError
 
 # subcommand -> (module, one-line help)
@@ -31,6 +32,7 @@ class CliError(UserError):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="tinycil", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version="tinycil %s" % __version__)
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (modname, help_) in COMMANDS.items():
         p = sub.add_parser(name, help=help_, description=help_)

@@ -24,10 +24,11 @@ import time
 import tty
 from pathlib import Path
 
-from . import REPO
+from . import REPO, SOURCE_TREE
 from .mpy import default_interpreter
 
-DEFAULT_ROOT = REPO / "build" / "virtual-board"
+# build/virtual-board of the checkout; from an installed wheel, of the current folder
+DEFAULT_ROOT = (REPO if SOURCE_TREE else Path.cwd()) / "build" / "virtual-board"
 # 192 K words: on the 64-bit unix port about the 192 KB a Pico has free after boot
 DEFAULT_HEAP = "192wK"
 
