@@ -89,8 +89,10 @@ def test_frontend_for_wide_inputs_runs_on_the_board(tmp_path, digits, wide_digit
     (["--base-classes", "0,0"], "given twice"),
     (["--memory-bytes", "10"], "cannot hold one sample"),
     (["--target", "1.5"], "between 0 and 1"),
+    ([], "--dataset is required: 'digits'"),  # no silent default data set
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, argv, message):
-    code = cli.main(["prepare", "--out", str(tmp_path / "x"), "--base-epochs", "1"] + argv)
+    dataset = ["--dataset", "digits"] if argv and "--dataset" not in argv else []
+    code = cli.main(["prepare", "--out", str(tmp_path / "x"), "--base-epochs", "1"] + dataset + argv)
     err = capsys.readouterr().err
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1

@@ -1,4 +1,4 @@
-"""`tinycil deploy | learn | predict | pull | flash`: the board workflow, one command each.
+"""`tinycil deploy | learn | predict | forget | pull | repl | flash`: the board workflow, one command each.
 
 Every board command takes `--port PORT` (a serial port, or `virtual` for a virtual
 board: the MicroPython unix port in `--board-dir`, default build/virtual-board).
@@ -22,6 +22,7 @@ from .board import (Board, BoardError, BoardExecError, check_flash, check_mpy, c
                     flash_bytes, ulab_note, version_text)
 from .cli import CliError
 from .mpy import MACHINE_CODE, compile_package, mpy_cross
+from . import virtual_board
 from .virtual_board import DEFAULT_HEAP, DEFAULT_ROOT, VirtualBoard, VirtualBoardError
 
 PACKAGE = "tinycil"
@@ -287,17 +288,44 @@ def send_rows(board, X, var="_tc_rows"):
             raise _explain(board, e)
 
 
-def learn(board, label, X, *, path=DEFAULT_PATH, target=None, on_line=print, timeout=600):
-    """learn_class on the board with its progress streamed to on_line; returns (report, info)."""
+def check_label(classes, label, update):
+    """learn's rule: a known label only with update, update only on a known label."""
+    if label in classes and not update:
+        raise BoardError("the learner already knows class %r: to add these samples to it, pass --update "
+                         "(or pick a new label)" % label)
+    if update and label not in classes:
+        raise BoardError("--update: the learner has no class %r to add samples to (classes: %s); without "
+                         "--update it is learned as a new class" % (label, ", ".join(classes) or "none"))
+
+
+def learn(board, label, X, *, path=DEFAULT_PATH, target=None, update=False, on_line=print, timeout=600):
+    """learn_class on the board with its progress streamed to on_line; returns (report, info).
+
+    A label the learner knows is refused unless update=True (then the samples are added to
+    that class); update=True on a label it does not know is refused too. Both refusals come
+    before any sample is sent: the board's files are untouched."""
     if not 3 <= len(X) <= SAMPLES_PER_CALL:
         raise BoardError("learn_class takes 3 to %d samples per class, got %d" % (SAMPLES_PER_CALL, len(X)))
-    load_learner(board, path)
+    check_label(load_learner(board, path)["classes"], label, update)
     send_rows(board, X)
     code = ("import json, gc\ntry:\n _r = _tc.learn_class(%r, _tc_rows, target=%r, verbose=True)\n"
             "finally:\n _tc_rows = None\n gc.collect()\n"
             "print(%r + json.dumps(_r))\nprint(%r + json.dumps(_tc.info()))\ndel _r\n" % (label, target, REPORT, REPORT))
     report, info = _board_json(board, code, on_line=on_line, timeout=timeout)
     return report, info
+
+
+def forget(board, label, *, path=DEFAULT_PATH, on_line=print):
+    """Remove class `label` from the board's learner (the device saves it atomically); returns
+    its info() after. Refused, with the files untouched, for a label it does not know or its
+    only class."""
+    classes = load_learner(board, path)["classes"]
+    if label not in classes:
+        raise BoardError("the learner has no class %r to forget (classes: %s)" % (label, ", ".join(classes) or "none"))
+    if len(classes) == 1:
+        raise BoardError("%r is the learner's only class: deploy or create a new learner instead" % label)
+    code = "import json\n_tc.forget(%r)\nprint(%r + json.dumps(_tc.info()))\n" % (label, REPORT)
+    return _board_json(board, code, on_line=on_line)[0]
 
 
 def predict(board, X, *, path=DEFAULT_PATH, load=True):
@@ -318,6 +346,34 @@ def accuracy(pred, labels):
     return float(np.mean([p == t for p, t in zip(pred, labels)])) if labels else float("nan")
 
 
+def unknown_labels(labels, classes):
+    """{label: samples} of the true labels in `labels` that are not among `classes`."""
+    out = {}
+    for t in labels:
+        if t not in classes:
+            out[t] = out.get(t, 0) + 1
+    return out
+
+
+def accuracy_lines(pred, labels, classes):
+    """What predict prints for a labelled file: accuracy on all samples and, when some true
+    labels are unknown to the learner (it can never predict them), which ones, how many
+    samples carry them, and the accuracy on the samples of known labels alone."""
+    hits = sum(p == t for p, t in zip(pred, labels))
+    lines = ["accuracy %.4f (%d of %d)" % (hits / len(pred), hits, len(pred))]
+    unknown = unknown_labels(labels, classes)
+    if unknown:
+        n_unknown = sum(unknown.values())
+        n_known = len(labels) - n_unknown
+        names = sorted(unknown, key=lambda k: (not k.isdigit(), int(k) if k.isdigit() else 0, k))
+        known_acc = ("%.4f (%d of %d)" % (hits / n_known, hits, n_known)) if n_known else "n/a (no sample has one)"
+        lines.append("%d of the true labels %s unknown to the learner: %s; accuracy on known labels %s, on all %.4f"
+                     % (len(unknown), "is" if len(unknown) == 1 else "are",
+                        ", ".join("%s (%d sample%s)" % (k, unknown[k], "" if unknown[k] == 1 else "s") for k in names),
+                        known_acc, hits / len(pred)))
+    return lines
+
+
 def pull(board, out, path=DEFAULT_PATH):
     """Copy the board's learner folder files to `out` (each written atomically on the host)."""
     out = Path(out)
@@ -335,6 +391,39 @@ def pull(board, out, path=DEFAULT_PATH):
     if not got:
         raise BoardError("no learner in %s on the board" % path)
     return got
+
+
+# ---- repl ------------------------------------------------------------------------
+def repl_command(port, board_dir=None, heap=DEFAULT_HEAP):
+    """(argv, env, cwd) of an interactive REPL on the board: for `virtual`, the unix port with
+    the virtual board's boot code (its folder as the filesystem, `import tinycil` finds
+    /lib/tinycil); for a real port, `mpremote connect PORT repl`."""
+    if port == "virtual":
+        root = Path(board_dir or DEFAULT_ROOT)
+        if root.exists() and not root.is_dir():
+            raise CliError("--board-dir %s is a file, not a folder" % root)
+        root.mkdir(parents=True, exist_ok=True)
+        return virtual_board.command(root, heap)
+    if os.name == "posix" and not os.path.exists(port):
+        raise CliError("no board on %s: the port does not exist (plug the board in; `mpremote connect list`)" % port)
+    return [sys.executable, "-m", "mpremote", "connect", port, "repl"], None, None
+
+
+def repl(port, board_dir=None, heap=DEFAULT_HEAP):
+    argv, env, cwd = repl_command(port, board_dir, heap)
+    if port == "virtual":
+        root = Path(board_dir or DEFAULT_ROOT)
+        print("virtual board REPL: MicroPython unix port, filesystem in %s (Ctrl-D exits); "
+              "try: import tinycil; l = tinycil.load()" % root, flush=True)
+        if not (root / "lib" / PACKAGE).is_dir():
+            print("note: tinycil is not deployed on this board yet (`tinycil deploy --port virtual --board-dir %s`)"
+                  % root, flush=True)
+    else:
+        print("$ mpremote connect %s repl   (Ctrl-] exits)" % port, flush=True)
+    try:
+        return subprocess.run(argv, env=env, cwd=cwd).returncode
+    except OSError as e:
+        raise CliError("cannot start the REPL: %s" % e)
 
 
 # ---- flash -----------------------------------------------------------------------
@@ -386,33 +475,47 @@ def add_command_arguments(name, p):
     if name == "flash":
         p.add_argument("--port", required=True, help="serial port (esp32) or the BOOTSEL drive folder (rp2)")
         p.add_argument("--firmware", required=True, help="MicroPython firmware with ulab (.bin for esp32, .uf2 for rp2)")
-        p.add_argument("--chip", default="esp32", help="esp32 (default), esp32s2, esp32s3, esp32c3, esp32c6 or rp2")
+        p.add_argument("--chip", default="esp32", choices=sorted(ESP_OFFSETS) + ["rp2"], metavar="CHIP",
+                       help="chip of the board: %s or rp2" % ", ".join(sorted(ESP_OFFSETS)))
         p.add_argument("--no-erase", action="store_true", help="write without erasing the flash first")
         return
     p.add_argument("--port", required=True, help="serial port of the board, or `virtual` for a virtual board")
-    p.add_argument("--board-dir", default=None, help="filesystem folder of the virtual board (default %s)"
+    p.add_argument("--board-dir", default=None, help="filesystem folder of the virtual board (default: %s)"
                    % DEFAULT_ROOT.relative_to(DEFAULT_ROOT.parents[1]))
     p.add_argument("--heap", default=DEFAULT_HEAP, help="heap of the virtual board (micropython -X heapsize)")
+    if name == "repl":
+        return
     p.add_argument("--path", default=DEFAULT_PATH, help="learner folder on the board")
     if name == "deploy":
-        p.add_argument("--learner", help="learner folder (or file) to copy, e.g. build/learner")
+        p.add_argument("--learner", help="learner folder (or file) to copy, e.g. build/learner "
+                                         "(default: none, only the package is copied)")
         p.add_argument("--mpy", action="store_true", help="compile the package to .mpy with mpy-cross first")
     elif name in ("learn", "predict"):
         p.add_argument("--samples", required=True, help=".npz, .csv or .npy file")
         if name == "learn":
-            p.add_argument("--label", required=True, help="name of the new class")
-            p.add_argument("--only", help="in a labelled file, use only the samples with this label")
-            p.add_argument("--target", type=float, default=None, help="accuracy target (default: the learner's)")
+            p.add_argument("--label", required=True, help="name of the class to learn")
+            p.add_argument("--update", action="store_true",
+                           help="add the samples to a class the learner already knows (without it, a known label "
+                                "is refused)")
+            p.add_argument("--only", help="in a labelled file, use only the samples with this label "
+                                          "(default: every sample in the file)")
+            p.add_argument("--target", type=float, default=None,
+                           help="accuracy target of the check (default: the learner's own)")
         else:
             p.add_argument("--show", type=int, default=20, help="print this many predictions (all: -1)")
+    elif name == "forget":
+        p.add_argument("label", help="the class to remove (its replay samples and output unit)")
     elif name == "pull":
         p.add_argument("--out", required=True, help="host folder to copy the learner into")
-        p.add_argument("--samples", help="labelled samples to evaluate the pulled learner on, on the host")
+        p.add_argument("--samples", help="labelled samples to evaluate the pulled learner on, on the host "
+                                         "(default: no evaluation)")
 
 
 def run_command(name, args):
     if name == "flash":
         return flash(args.port, args.firmware, args.chip, erase=not args.no_erase)
+    if name == "repl":
+        return repl(args.port, args.board_dir, args.heap)
     with open_board(args.port, args.board_dir, args.heap) as board:
         return COMMANDS[name](board, args)
 
@@ -437,11 +540,24 @@ def _cmd_learn(board, args):
             X = sample_files.select(X, labels, args.only, args.samples)
         except sample_files.SampleFileError as e:
             raise CliError(str(e))
-    print("learning %r from %d samples on the board (classes so far: %s)" % (args.label, len(X), ", ".join(info["classes"]) or "none"))
-    report, info = learn(board, args.label, X, path=args.path, target=args.target, on_line=lambda s: print("board:", s))
-    print("learned %r in %.1f s: check accuracy %.3f (target %.3f%s); hidden %s%s" % (
-        report["label"], report["seconds"], report["accuracy"], report["target"],
-        _miss(report), report["hidden"], " (grew)" if report["grew"] else ""))
+    check_label(info["classes"], args.label, args.update)  # before any sample is sent
+    print("%s %r from %d samples on the board (classes so far: %s)" % (
+        "adding to" if args.update else "learning", args.label, len(X), ", ".join(info["classes"]) or "none"))
+    report, info = learn(board, args.label, X, path=args.path, target=args.target, update=args.update,
+                         on_line=lambda s: print("board:", s))
+    print("%s %r in %.1f s: check accuracy %.3f (target %.3f%s); hidden %s%s" % (
+        "updated" if report.get("updated") else "learned", report["label"], report["seconds"], report["accuracy"],
+        report["target"], _miss(report), report["hidden"], " (grew)" if report["grew"] else ""))
+    if report.get("far_below_target"):
+        print("warning: the check ended far below the target: %r is not really learned (too few or too alike "
+              "samples, or inputs at the wrong scale)" % report["label"])
+    print("learner: " + summary_line(info))
+    return 0
+
+
+def _cmd_forget(board, args):
+    info = forget(board, args.label, path=args.path, on_line=lambda s: print("board:", s))
+    print("forgot %r; saved %s/%s" % (args.label, args.path, host_store.FILE))
     print("learner: " + summary_line(info))
     return 0
 
@@ -456,8 +572,8 @@ def _cmd_predict(board, args):
     if show < len(pred):
         print("  ... %d more (--show -1 prints all)" % (len(pred) - show))
     if labels is not None:
-        hits = sum(p == t for p, t in zip(pred, labels))
-        print("accuracy %.4f (%d of %d)" % (hits / len(pred), hits, len(pred)))
+        for line in accuracy_lines(pred, labels, info["classes"]):
+            print(line)
     return 0
 
 
@@ -484,4 +600,5 @@ def _cmd_pull(board, args):
     return 0
 
 
-COMMANDS = {"deploy": _cmd_deploy, "learn": _cmd_learn, "predict": _cmd_predict, "pull": _cmd_pull}
+COMMANDS = {"deploy": _cmd_deploy, "learn": _cmd_learn, "predict": _cmd_predict, "forget": _cmd_forget,
+            "pull": _cmd_pull}

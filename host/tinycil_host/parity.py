@@ -41,7 +41,7 @@ def add_arguments(p):
                    help="MicroPython interpreter (default: the `micropython` installed by the project)")
     p.add_argument("--backend", choices=("ulab", "pure"), default=None,
                    help="device kernels to use (default: the best the interpreter has)")
-    p.add_argument("--keep", default=None, help="keep the exchanged files in this folder")
+    p.add_argument("--keep", default=None, help="keep the exchanged files in this folder (default: a temporary folder, removed after)")
 
 
 def run(args):

@@ -31,31 +31,67 @@ class PrepareError(UserError):
 DEFAULTS = dict(max_hidden=32, min_hidden=8, grow_step=8, max_classes=16, n_layers=1, memory_bytes=6400)
 
 
+# what each board hyper-parameter (device/tinycil/limits.py HYPER, FORMAT.md 2, 4-7) does
+HYPER_HELP = {
+    "lr": "learning rate of the board's SGD training in learn_class",
+    "momentum": "SGD momentum of that training (0: plain SGD, no momentum buffers)",
+    "epochs": "training epochs per learn_class (a refit after a widening runs half as many)",
+    "batch": "mini-batch size of the training",
+    "distill_iters": "distribution-matching iterations when a class is distilled into synthetic samples",
+    "embed_dim": "size of the random embedding whose mean the distillation matches",
+    "distill_lr": "step size of the distillation",
+    "distill_momentum": "momentum of the distillation steps",
+    "val_every": "every val_every-th sample of a learn_class call is held out for the accuracy check "
+                 "(with fewer than 2*val_every samples none is)",
+    "train_on_real": "1: train on the new class's real samples as well as the replay set; 0: replay set only",
+    "max_per_class": "most samples a class keeps in the replay set (its mean plus distilled samples)",
+    "replay_noise": "noise on the replay samples during training, relative to the new class's spread (0: off)",
+    "ncm_weight": "weight of the nearest-class-mean head added to the network's logits",
+}
+
+
 def add_arguments(p):
-    p.add_argument("--dataset", default="digits",
-                   help="'digits', a shared data set name (mnist, har_raw, fsdd_logmel, ...), or a .npz/.csv file")
-    p.add_argument("--base-classes", default="0,1", help="comma-separated class indices (or names)")
-    p.add_argument("--out", default="build/learner", help="learner folder to write (learner.bin)")
-    p.add_argument("--max-hidden", type=int, default=DEFAULTS["max_hidden"])
-    p.add_argument("--min-hidden", type=int, default=DEFAULTS["min_hidden"])
-    p.add_argument("--grow-step", type=int, default=DEFAULTS["grow_step"])
-    p.add_argument("--max-classes", type=int, default=DEFAULTS["max_classes"])
+    p.add_argument("--dataset", default=None,
+                   help="the data set to prepare from (required): 'digits' (scikit-learn's 8x8 digits, offline), "
+                        "a shared data set name (%s) or a .npz/.csv file" % ", ".join(datasets.SHARED_NAMES[:-1]))
+    p.add_argument("--base-classes", default="0,1",
+                   help="comma-separated class indices (or names) the learner starts with")
+    p.add_argument("--out", default="build/learner", help="learner folder to write (learner.bin, prepare.json)")
+    p.add_argument("--max-hidden", type=int, default=DEFAULTS["max_hidden"],
+                   help="most hidden units per layer: the size search and the board's growth stop there")
+    p.add_argument("--min-hidden", type=int, default=DEFAULTS["min_hidden"],
+                   help="hidden units the size search starts from")
+    p.add_argument("--grow-step", type=int, default=DEFAULTS["grow_step"],
+                   help="hidden units one widening adds (on the host and on the board)")
+    p.add_argument("--max-classes", type=int, default=DEFAULTS["max_classes"],
+                   help="most classes the learner can hold (output units allocated on the board)")
     p.add_argument("--layers", type=int, default=DEFAULTS["n_layers"], help="hidden layers")
-    p.add_argument("--memory-bytes", type=int, default=DEFAULTS["memory_bytes"], help="replay budget in bytes")
+    p.add_argument("--memory-bytes", type=int, default=DEFAULTS["memory_bytes"],
+                   help="replay budget in bytes: the distilled samples of every class share it")
     p.add_argument("--target", type=float, default=None,
-                   help="validation accuracy the size search (and the board) aims at; "
-                        "default: the fixed max-hidden model's minus --tolerance")
-    p.add_argument("--tolerance", type=float, default=0.02)
+                   help="validation accuracy the size search (and the board) aims at "
+                        "(default: the fixed max-hidden model's minus --tolerance)")
+    p.add_argument("--tolerance", type=float, default=0.02,
+                   help="without --target, the target is the fixed max-hidden model's validation accuracy minus this")
     p.add_argument("--frontend", choices=("auto", "none", "pca"), default="auto",
                    help="frozen int8 front-end; auto = pca above %d inputs" % frontend.AUTO_ABOVE)
     p.add_argument("--features", type=int, default=32, help="front-end output size")
     p.add_argument("--base-epochs", type=int, default=30, help="epochs per width of the base training")
-    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--seed", type=int, default=1,
+                   help="seed of the learner's random generator (weights, splits, distillation)")
     for k, v in HYPER:
-        p.add_argument("--" + k.replace("_", "-"), type=type(v), default=v, help="board hyper-parameter")
+        p.add_argument("--" + k.replace("_", "-"), type=type(v), default=v,
+                       help="board hyper-parameter, stored in the file: " + HYPER_HELP[k])
+
+
+def _dataset_choices():
+    return ("'digits' (scikit-learn's bundled 8x8 digits, offline), a shared data set (%s, as <name>.npz in %s), "
+            "or a .npz/.csv file of your own" % (", ".join(datasets.SHARED_NAMES[:-1]), datasets.data_dir()))
 
 
 def run(args):
+    if args.dataset is None:
+        raise PrepareError("--dataset is required: %s; e.g. tinycil prepare --dataset digits" % _dataset_choices())
     hyper = {k: getattr(args, k) for k, _ in HYPER}
     summary, _ = prepare_learner(
         args.dataset, parse_classes(args.base_classes), out=args.out, max_hidden=args.max_hidden,

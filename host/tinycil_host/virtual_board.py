@@ -88,6 +88,19 @@ class VirtualBoardError(RuntimeError):
     pass
 
 
+def command(root, heap=DEFAULT_HEAP, *, flash_bytes=None, version=None, interpreter=None):
+    """(argv, env, cwd) that start the unix port as the board rooted in `root`: the boot code
+    above, then its interactive REPL. VirtualBoard runs it on a pty; `tinycil repl --port
+    virtual` runs it on the user's terminal, so both see the same filesystem and sys.path."""
+    boot = _BOOT % {"root": str(Path(root).resolve()), "flash": flash_bytes,
+                    "version": tuple(version) if version else None}
+    argv = [interpreter or default_interpreter(), "-X", "heapsize=%s" % heap, "-i", "-c", boot]
+    env = dict(os.environ)
+    env.pop("MICROPYPATH", None)
+    # cwd outside the board folder: the boot code chdirs into the board's '/'
+    return argv, env, tempfile.gettempdir()
+
+
 class VirtualBoard:
     """The unix port on a pty, rooted in `root`; `.port` is the path mpremote opens.
 
@@ -115,16 +128,12 @@ class VirtualBoard:
     # ---- lifecycle -----------------------------------------------------------
     def start(self, timeout=20):
         self.root.mkdir(parents=True, exist_ok=True)
-        boot = _BOOT % {"root": str(self.root), "flash": self.flash_bytes, "version": self.version}
         board_master, board_slave = pty.openpty()
         tty.setraw(board_slave)  # raw: the REPL's bytes pass unchanged, as on a UART
-        cmd = [self.interpreter, "-X", "heapsize=%s" % self.heap, "-i", "-c", boot]
-        env = dict(os.environ)
-        env.pop("MICROPYPATH", None)
-        # cwd outside the board folder: the boot code chdirs into the board's '/'
+        cmd, env, cwd = command(self.root, self.heap, flash_bytes=self.flash_bytes, version=self.version,
+                                interpreter=self.interpreter)
         self._proc = subprocess.Popen(cmd, stdin=board_slave, stdout=board_slave, stderr=board_slave,
-                                      cwd=tempfile.gettempdir(), env=env, close_fds=True,
-                                      start_new_session=True)
+                                      cwd=cwd, env=env, close_fds=True, start_new_session=True)
         os.close(board_slave)
         self._board_fd = board_master
         banner = self._read_until(b">>> ", timeout)

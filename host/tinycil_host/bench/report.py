@@ -1,5 +1,6 @@
 """The benchmark's report: report.md (tables), PNG plots and results.json (every number)."""
 import json
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ LABELS = {
     "joint": "joint training (all data)",
 }
 ORDER = ("ours", "fixed", "random", "herding", "knn", "ncm", "naive", "joint")
+MARKERS = ("o", "s", "^", "v", "D", "P", "X", "*")
 
 
 def write(results, out):
@@ -56,24 +58,27 @@ def _plots(results, out):
             if s:
                 yield m, s
 
-    def grid(fname, title, xlabel, ylabel, draw, legend=True):
-        # one panel per data set, the same frame for every plot
+    def grid(fname, title, xlabel, ylabel, draw):
+        # one panel per data set, the same frame for every plot; one legend for the figure,
+        # right of the panels (inside a panel it hid curves), and a title wrapped to the
+        # figure's width (constrained layout makes room for both: nothing is cut off)
         cols = min(3, len(names))
         rows = -(-len(names) // cols)
-        fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 3.6 * rows), squeeze=False)
+        fig, axes = plt.subplots(rows, cols, figsize=(5 * cols + 1.6, 3.6 * rows + 0.4), squeeze=False,
+                                 layout="constrained")
         for ax, name in zip(axes.flat, names):
             draw(ax, name)
             ax.set_title(name, fontsize=10)
-            ax.set_xlabel(xlabel)
-            ax.set_ylabel(ylabel)
+            ax.set_xlabel(xlabel, fontsize=9)
+            ax.set_ylabel(ylabel, fontsize=9)
             ax.grid(alpha=0.3)
         for ax in list(axes.flat)[len(names):]:
             ax.axis("off")
-        if legend:
-            axes.flat[0].legend(fontsize=7)
+        handles, labels = axes.flat[0].get_legend_handles_labels()
+        if handles:
+            fig.legend(handles, labels, loc="outside right upper", fontsize=8)
         if title:
-            fig.suptitle(title, fontsize=11)
-        fig.tight_layout()
+            fig.suptitle(textwrap.fill(title, width=int(9 * (5 * cols + 1.6))), fontsize=10)
         fig.savefig(out / fname, dpi=110)
         plt.close(fig)
         files.append(fname)
@@ -87,11 +92,16 @@ def _plots(results, out):
             ax.fill_between(x, mean - std, mean + std, alpha=0.12)
 
     def flops(ax, name):  # accuracy vs inference FLOPs
-        for m, s in summaries(results["datasets"][name]["runs"].get(key, {})):
+        # methods on the same network (fixed, random, herding) have the same FLOPs and close
+        # accuracies: each gets its own marker in the legend, and points at one FLOPs value
+        # are spread a little sideways so that none hides another
+        seen = {}
+        for i, (m, s) in enumerate(summaries(results["datasets"][name]["runs"].get(key, {}))):
             fl = max(s["inference_flops"]["mean"], 1)
+            k = seen[fl] = seen.get(fl, -1) + 1
             acc = s["final_acc"]["mean"] * 100
-            ax.errorbar([fl], [acc], yerr=[s["final_acc"]["std"] * 100], fmt="o", capsize=3, label=m)
-            ax.annotate(m, (fl, acc), fontsize=7, xytext=(3, 3), textcoords="offset points")
+            ax.errorbar([fl * 1.04 ** k], [acc], yerr=[s["final_acc"]["std"] * 100], fmt=MARKERS[i % len(MARKERS)],
+                        ms=6, capsize=3, label=m)
         ax.set_xscale("log")
 
     pcts = sorted({float(p) for d in results["datasets"].values() for p in d["runs"]})
@@ -112,7 +122,7 @@ def _plots(results, out):
          "Accuracy after each step (mean and spread over class orders, memory %s %%)" % key,
          "classes learned", "test accuracy, seen classes (%)", steps)
     grid("accuracy_vs_flops.png", "Final accuracy vs inference FLOPs of the final model (front-end excluded)",
-         "inference FLOPs / sample, trainable part (log)", "final accuracy (%)", flops, legend=False)
+         "inference FLOPs / sample, trainable part (log)", "final accuracy (%)", flops)
     if len(pcts) > 1:
         grid("memory_sweep.png", None, "replay memory (% of training set bytes)", "final accuracy (%)", sweep)
     return files
