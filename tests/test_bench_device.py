@@ -91,3 +91,24 @@ def test_mnist_scenario_is_the_committed_benchmarks_mnist_learner():
     for k in ("max_hidden", "min_hidden", "grow_step", "tolerance", "max_classes", "max_per_class", "replay_noise",
               "lr"):
         assert L[k] == info["hyper"][k], k
+
+
+def test_the_frozen_rows_are_skipped_with_a_reason(monkeypatch, tmp_path):
+    monkeypatch.delenv(boards.FROZEN_ENV, raising=False)
+    it, why = boards.frozen_interpreter()
+    assert it is None and "TINYCIL_FROZEN_MICROPYTHON is not set" in why
+    monkeypatch.setenv(boards.FROZEN_ENV, str(tmp_path / "none"))
+    it, why = boards.frozen_interpreter()
+    assert it is None and "does not exist" in why
+    text = device_report.report(META, _results(frozen={"skipped": why}))
+    assert "## Frozen into the firmware" in text and "Not measured: TINYCIL_FROZEN_MICROPYTHON names" in text
+
+
+def test_report_states_the_heap_freezing_frees():
+    fr = {"interpreter": "/x/frozen (32-bit)", "digits_kb": 94,
+          "frozen": {"import": 7040, "modules": 9712, "new": 66176},
+          "files": {"interpreter": "/x/m32", "import": 43488, "modules": 59888, "new": 116352}}
+    text = device_report.report(META, _results(frozen=fr))
+    assert "| .mpy files | /x/m32 | 42.5 KB | 58.5 KB | 113.6 KB | (the table above) |" in text
+    assert "| frozen | /x/frozen (32-bit) | 6.9 KB | 9.5 KB | 64.6 KB | 94 KB |" in text
+    assert "Freezing frees 49.0 KB of heap" in text

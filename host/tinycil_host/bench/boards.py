@@ -15,8 +15,14 @@ a board's word size and float, and on an emulated Cortex-M3 board.
 - **Host time** (issue "The ulab path"): the same scenario side by side in one run on this
   machine: the NumPy reference, every ulab interpreter and the pure backend; the ratios.
 - **Seeds**: the scenario at other learner seeds (the test runs seed 1).
+- **Frozen** (optional): on the 32-bit unix build $TINYCIL_FROZEN_MICROPYTHON names, tinycil frozen
+  into it (device/manifest.py, README "Freezing into firmware"), the heap that `import tinycil`,
+  the modules learn_class uses and a learner take, beside the same figures on the 32-bit
+  $MICROPYTHON interpreter of its backend and float with the package as .mpy files; and the digits
+  scenario's smallest heap frozen. Skipped, with the reason, when the variable is not set.
 """
 import json
+import os
 import platform
 import re
 import shutil
@@ -37,6 +43,8 @@ SCRIPTS = Path(__file__).resolve().parents[1] / "device_scripts"
 TIMING = SCRIPTS / "board_timing.py"
 SEEDS_SCRIPT = SCRIPTS / "digits_seeds.py"
 FRONTEND_SCRIPT = SCRIPTS / "frontend_heap.py"
+IMPORT_SCRIPT = SCRIPTS / "import_heap.py"
+FROZEN_ENV = "TINYCIL_FROZEN_MICROPYTHON"
 class BenchDeviceError(UserError):
     pass
 
@@ -73,11 +81,72 @@ def smallest_heap(passes, start, lo=16, limit=1024, step=2):
 
 
 def digits_passes(it, package, data_dir, kb):
-    """The acceptance test under interpreter `it` with the compiled package at a `kb` KB heap."""
+    """The acceptance test under interpreter `it` with the compiled package at a `kb` KB heap
+    (package None: the package frozen into `it`, nothing of it on the path)."""
     cmd, env = mpy.command(RUNNER, args=[data_dir, it.backend, "test_digits"], interpreter=it.path, heap="%dK" % kb)
-    env["TINYCIL_DEVICE"] = str(package)
+    if package is None:
+        empty = data_dir / "no-package"
+        empty.mkdir(parents=True, exist_ok=True)
+        env["TINYCIL_DEVICE"] = str(empty)
+        env["MICROPYPATH"] = ".frozen"
+    else:
+        env["TINYCIL_DEVICE"] = str(package)
     r = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=1800)
     return re.search(r"^1 passed, 0 failed$", r.stdout, re.M) is not None
+
+
+def frozen_interpreter():
+    """(Interpreter, None) for the 32-bit build $TINYCIL_FROZEN_MICROPYTHON names, tinycil frozen
+    into it; else (None, why not)."""
+    path = os.environ.get(FROZEN_ENV, "").strip()
+    if not path:
+        return None, ("%s is not set: no interpreter with tinycil frozen in (README, Freezing into firmware)"
+                      % FROZEN_ENV)
+    try:
+        it = mpy.probe(path)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return None, "%s names %s" % (FROZEN_ENV, e)
+    if not it.board_like:
+        return None, "%s names %s, a %d-bit build: its heap is not a board's" % (FROZEN_ENV, path, it.word_bits)
+    r = subprocess.run([path, "-c", "import tinycil; print('FROZEN', tinycil.__version__)"], capture_output=True,
+                       text=True, timeout=60, env=dict(os.environ, MICROPYPATH=".frozen"))
+    if "FROZEN " not in r.stdout:
+        return None, "%s names %s, which has no tinycil frozen in" % (FROZEN_ENV, path)
+    return it, None
+
+
+def import_heap(it, package, work):
+    """{"import": B, "modules": B, "new": B or None}: heap bytes of `import tinycil`, then with the
+    modules learn_class uses, then with the digits scenario's learner, under `it` at a 256 KB heap;
+    the package from folder `package` (.mpy), or frozen into `it` when package is None."""
+    cmd, env = mpy.command(IMPORT_SCRIPT, args=[work, it.backend], interpreter=it.path, heap="256K")
+    env["MICROPYPATH"] = ".frozen" if package is None else str(package)
+    r = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, timeout=600)
+    m = re.search(r"^IMPORT (\d+) (\d+)$", r.stdout, re.M)
+    if not m:
+        raise BenchDeviceError("the import-heap run failed under %s: %s" % (it.describe(), (r.stderr or r.stdout)[-300:]))
+    n = re.search(r"^NEW (\d+)$", r.stdout, re.M)
+    return {"import": int(m.group(1)), "modules": int(m.group(2)), "new": int(n.group(1)) if n else None}
+
+
+def frozen_rows(fz, board_like, data_dir, search):
+    """bench-device's frozen-firmware results for interpreter `fz` (see the module's docstring)."""
+    out = {"interpreter": fz.describe()}
+    work = data_dir / "import-heap"
+    work.mkdir(parents=True, exist_ok=True)
+    out["frozen"] = import_heap(fz, None, work)
+    stock = [it for it in board_like if it.path != fz.path and (it.backend, it.float_bits) == (fz.backend, fz.float_bits)]
+    if stock:
+        with tempfile.TemporaryDirectory(prefix="tinycil-mpy-") as pkg:
+            mpy.compile_package(pkg, march="x86")
+            out["files"] = dict(import_heap(stock[0], pkg, work), interpreter=stock[0].describe())
+    else:
+        out["files"] = {"skipped": "no 32-bit interpreter in $MICROPYTHON with the %s backend and float%d to compare"
+                                   % (fz.backend, fz.float_bits)}
+    if search:
+        print("%s (tinycil frozen): smallest heap" % fz.describe(), flush=True)
+        out["digits_kb"] = smallest_heap(lambda kb: digits_passes(fz, None, data_dir, kb), GOAL_KB["digits"])
+    return out
 
 
 def host_times(interps, data_file, repeats):
@@ -240,6 +309,9 @@ def run(args):
             if prepared:
                 row["mnist"] = mnist_heaps(it, pkg, prepared[0], prepared[1], data_dir)
         res["heaps"].append(row)
+
+    fz, why = frozen_interpreter()
+    res["frozen"] = {"skipped": why} if why else frozen_rows(fz, board_like, data_dir, not args.no_search)
 
     why = qemu_board.unavailable()
     res["qemu"] = {"skipped": why} if why else qemu_runs(qemu_board.named_firmware(), digits)

@@ -11,6 +11,36 @@ def _kb(v):
     return "%d KB" % v if v else "none up to 1024 KB"
 
 
+def _kib(b):
+    return "-" if b is None else "%.1f KB" % (b / 1024.0)
+
+
+def _frozen(fr):
+    L = ["", "## Frozen into the firmware", ""]
+    if not fr:
+        return []
+    if "skipped" in fr:
+        return L + ["Not measured: %s." % fr["skipped"]]
+    L += ["Heap taken (gc.mem_free() before minus after, 256 KB heap) by `import tinycil`, then with every module "
+          "a learn_class uses, then with the digits scenario's learner (`tinycil.new(64, max_hidden=32, "
+          "memory_bytes=6400)`): the package as .mpy files on the filesystem, and frozen into the interpreter "
+          "(device/manifest.py).", "",
+          "| package | interpreter | import tinycil | + its modules | + a learner | digits scenario passes from |",
+          "|---|---|---|---|---|---|"]
+    f, fz = fr.get("files", {}), fr["frozen"]
+    if "skipped" in f:
+        L.append("| .mpy files | not measured: %s | | | | |" % f["skipped"])
+    else:
+        L.append("| .mpy files | %s | %s | %s | %s | (the table above) |" % (
+            f["interpreter"], _kib(f["import"]), _kib(f["modules"]), _kib(f["new"])))
+    L.append("| frozen | %s | %s | %s | %s | %s |" % (
+        fr["interpreter"], _kib(fz["import"]), _kib(fz["modules"]), _kib(fz["new"]),
+        _kb(fr["digits_kb"]) if "digits_kb" in fr else "-"))
+    if "skipped" not in f:
+        L += ["", "Freezing frees %s of heap once the modules are imported." % _kib(f["modules"] - fz["modules"])]
+    return L
+
+
 def report(meta, res):
     L = ["# Device benchmark: the learner on boards", "",
          "Regenerate with `make bench-device` (= `.venv/bin/tinycil bench-device --out bench/device`); the "
@@ -64,6 +94,8 @@ def report(meta, res):
             L.append("| %s | about %d KB | %s |" % (name, kb, " | ".join(cells)))
     else:
         L.append("No 32-bit interpreter was named (or --no-search): no heap measured.")
+
+    L += _frozen(res.get("frozen"))
 
     L += ["", "## Time on an emulated Cortex-M3 board", ""]
     q = res.get("qemu")
