@@ -1,5 +1,5 @@
 """bench/device/report.md from bench-device's results (boards.run)."""
-from .settings import CLOCKS_MHZ, GOAL_KB, MNIST_CALL, MNIST_TEST
+from .settings import CLOCKS_MHZ, GOAL_KB, MNIST_CALL, MNIST_LEARNER, MNIST_TEST
 
 # boards and the heap MicroPython leaves free on them (KB; ../shared/ULAB.md, README): which of
 # the measured configurations fit, by the smallest heap on a 32-bit build
@@ -75,11 +75,11 @@ def report(meta, res):
         if "skipped" in mi:
             L += ["", "The MNIST learner was skipped: %s." % mi["skipped"]]
         elif mi:
-            L += ["", "The MNIST learner: the benchmark's (PCA 784 -> 32 front-end of %d int8 bytes, max_hidden 64, "
-                  "21,600 bytes of replay = 1 %% of MNIST, a %d-byte int8 file, %d bytes of buffers by FORMAT.md 8 "
+            L += ["", "The MNIST learner: the benchmark's (PCA 784 -> %d front-end of %d int8 bytes, max_hidden %d, "
+                  "{:,} bytes of replay = 1 %% of MNIST, a %d-byte int8 file, %d bytes of buffers by FORMAT.md 8 "
                   "with max_samples = %d), loaded with that max_samples and taught two more classes from %d samples "
-                  "each; accuracy on %d test rows of its four classes." % (
-                      mi["frontend_bytes"], mi["file_bytes"], mi["board_ram"], MNIST_CALL, MNIST_CALL, MNIST_TEST * 4)]
+                  "each; accuracy on %d test rows of its four classes.".format(MNIST_LEARNER["memory_bytes"]) % (
+                      MNIST_LEARNER["features"], mi["frontend_bytes"], MNIST_LEARNER["max_hidden"], mi["file_bytes"], mi["board_ram"], MNIST_CALL, MNIST_CALL, MNIST_TEST * 4)]
         L += ["", "Which boards these fit (heap MicroPython leaves free; the smallest passing heap above):", "",
               "| board | free heap | digits, pure | digits, ulab | MNIST learner (front-end in the file) |",
               "|---|---|---|---|---|"]
