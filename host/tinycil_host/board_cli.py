@@ -27,7 +27,7 @@ from .virtual_board import DEFAULT_HEAP, DEFAULT_ROOT, VirtualBoard, VirtualBoar
 
 PACKAGE = "tinycil"
 LIB = "/lib"
-DEFAULT_PATH = "/tinycil_data"   # the learner folder on the board (not /tinycil: it would shadow the package)
+from .limits import DEFAULT_PATH  # the learner folder on the board (not /tinycil: it would shadow the package)
 REPORT = "\x1etinycil-json "     # prefix of the lines our board code prints for the host to parse
 SAMPLES_PER_CALL = 200           # learn_class's own limit (device/tinycil/learner.py MAX_SAMPLES)
 ROW_OVERHEAD = 64                # bytes an array('f') object costs beyond its data, with margin

@@ -20,15 +20,15 @@ from .limits import HYPER
 from .virtual_board import DEFAULT_HEAP, VirtualBoard
 
 BASE = (0, 1)
-NEW = tuple(c for c in range(10) if c not in BASE)
+NEW_DIGITS = tuple(c for c in range(10) if c not in BASE)
 VAL_EVERY = dict(HYPER)["val_every"]
 
 
 def add_arguments(p):
     p.add_argument("--out", default="build/demo", help="folder for the learner, samples, board filesystem, plot")
     p.add_argument("--samples", type=int, default=60, help="samples per new class sent to the board")
-    p.add_argument("--classes", type=int, default=len(NEW),
-                   help="how many new digits to learn (1..%d; fewer: a shorter demo)" % len(NEW))
+    p.add_argument("--classes", type=int, default=len(NEW_DIGITS),
+                   help="how many new digits to learn (1..%d; fewer: a shorter demo)" % len(NEW_DIGITS))
     p.add_argument("--heap", default=DEFAULT_HEAP, help="heap of the virtual board")
 
 
@@ -52,9 +52,9 @@ def _check_args(args):
     if args.samples < 3:
         raise cli.CliError("--samples must be at least 3 (learn_class needs 3 or more per class), got %d"
                            % args.samples)
-    if not 1 <= args.classes <= len(NEW):
+    if not 1 <= args.classes <= len(NEW_DIGITS):
         raise cli.CliError("--classes must be 1 to %d (the digits %s), got %d"
-                           % (len(NEW), ", ".join(map(str, NEW)), args.classes))
+                           % (len(NEW_DIGITS), ", ".join(map(str, NEW_DIGITS)), args.classes))
     if not re.fullmatch(r"[0-9]+(w?[KkMm])?", str(args.heap)):
         raise cli.CliError("--heap %r is not a MicroPython heap size (e.g. 192wK, 512K, 2M)" % args.heap)
     out = Path(args.out)
@@ -78,7 +78,7 @@ def run(args):
 
     samples_dir = out / "samples"
     samples_dir.mkdir(exist_ok=True)
-    new_classes = list(NEW[:args.classes])
+    new_classes = list(NEW_DIGITS[:args.classes])
     for c in new_classes:
         np.savez(samples_dir / ("digit%d.npz" % c), X=ds.X_train[ds.y_train == c][:args.samples])
     test_file = out / "test.npz"

@@ -117,7 +117,7 @@ def test_plain_sgd_without_momentum_buffers(ctx):
 def test_divergence_is_detected_by_the_loss_not_by_overflow(ctx):
     # lr 1e6 sends the weights far away without overflowing a float64 runtime; the loss
     # (log-sum-exp, no ceiling) leaves LOSS_LIMIT and fit raises ArithmeticError
-    from tinycil.net import LOSS_LIMIT
+    from tinycil.limits import LOSS_LIMIT
     B, rng, net, X = _setup(ctx)
     from array import array
     order = array("H", bytes(8))
