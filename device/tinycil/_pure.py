@@ -64,9 +64,9 @@ def row(M, i, n):
     return [a[j] for j in range(n)]
 
 
-def row_buffer(M, i):
-    # row i as an indexable float buffer the caller may write (pure: the row array itself)
-    return M.r[i]
+def scale_row(x, off, sc, M, n):
+    # no fast path here: False sends the caller to its checked loop over the values
+    return False
 
 
 def set_row(M, i, values, n):
@@ -497,6 +497,11 @@ def add_int_rows(G, gi, s, k, n):
             v = gi[o + j]
             if v:
                 g[j] += a * v
+
+
+def quantize_row(M, i, n, q, o):
+    # row i of M (n values) into q[o..o+n-1] by the int8 rule; returns its scale
+    return quantize_into(M.r[i], n, q, o)
 
 
 def quantize_rows(M, k, n, q, scales):

@@ -9,7 +9,8 @@ from array import array
 from ulab import numpy as np
 
 from ._int8 import relu_dots, rows_times
-from .limits import CHUNK
+from .limits import CHUNK, MAX_ABS
+from .rng import f32 as _f32s
 
 NAME = "ulab"
 BLOCK = 8
@@ -39,9 +40,16 @@ def row(M, i, n):
     return [float(v) for v in M[i, :n]]
 
 
-def row_buffer(M, i):
-    # row i as an indexable float buffer the caller may write (a view)
-    return M[i, :]
+def scale_row(x, off, sc, M, n):
+    # one vectorized pass for typed arrays (every item a number); lists, tuples and the rest
+    # go through the caller's checked loop, which also names any bad value
+    if not (type(x) is array or (type(x) is np.ndarray and x.dtype == np.float)):
+        return False
+    v = M[0, :n]
+    v[:] = np.array(x)
+    v -= np.array(off)
+    v *= np.array(sc)
+    return bool(np.all(np.isfinite(v))) and float(np.max(np.maximum(v, -v))) <= MAX_ABS
 
 
 def set_row(M, i, values, n):
@@ -328,6 +336,18 @@ def add_int_rows(G, gi, s, k, n):
 def _f32(a):
     # a float64 build's values rounded to float32 (FORMAT.md 2's rule divides in float32)
     return np.array(array("f", a.flatten())).reshape(a.shape) if _WIDE else a
+
+
+def quantize_row(M, i, n, q, o):
+    # quantize_rows for one row, written at q[o]
+    v = M[i:i + 1, :n]
+    m = float(np.max(np.maximum(v, -v)))
+    sc = _f32s(m / 127.0) if m > 0.0 else 1.0
+    t = _f32(v / sc)
+    f = np.floor(t)
+    f += (t - f) >= 0.5
+    np.frombuffer(q, dtype=np.int8, count=n, offset=o).reshape((1, n))[:, :] = np.clip(f, -127.0, 127.0)
+    return sc
 
 
 def quantize_rows(M, k, n, q, scales):

@@ -331,7 +331,7 @@ class Learner:
             rp.set_mean(c, ws.buf, n_train)
         syn = ws.distiller.S
         for r in range(k):
-            rp.add_values(c, B.row_buffer(syn, r))
+            rp.add_row(c, syn, r)
         if not update:
             self.net.add_class(self.rng)
             self.classes.append(label)

@@ -61,6 +61,7 @@ class Rows:
     matrix over the same memory (the kernels' operand)."""
 
     def __init__(self, B, n_feat, rows):
+        self.B = B
         self.n_feat = n_feat
         self.rows = rows
         self.q = array("b", bytes(n_feat * rows))
@@ -70,6 +71,11 @@ class Rows:
     def put(self, row, values):
         """Quantize values (n_feat of them) into row `row`."""
         self.scale[row] = quantize_into(values, self.n_feat, self.q, row * self.n_feat)
+
+    def put_row(self, row, M, i):
+        """Quantize row i of the backend matrix M (its first n_feat values) into row `row`."""
+        nf = self.n_feat
+        self.scale[row] = self.B.quantize_row(M, i, nf, self.q, row * nf)
 
     def copy(self, src, dst, other=None):
         """Row src of `other` (default: these rows) to row dst here."""
@@ -143,12 +149,12 @@ class Replay(Rows):
         self.copy(src, self.n, other)
         self.n += 1
 
-    def add_values(self, c, values):
-        """Append n_feat values (quantized) as a replay sample of class c."""
+    def add_row(self, c, M, i):
+        """Append row i of the backend matrix M (quantized) as a replay sample of class c."""
         if self.n >= self.capacity:
             raise ValueError("replay budget full: %d samples" % self.capacity)
         self.cls[self.n] = c
-        self.put(self.n, values)
+        self.put_row(self.n, M, i)
         self.n += 1
 
     def add_raw(self, c, scale, qbytes):

@@ -18,13 +18,12 @@ def take(l, samples, X):
     """Every sample into learner l's int8 rows X in arrival order; returns how many."""
     if isinstance(samples, (str, bytes, bytearray, dict)) or not _iterable(samples):
         raise TypeError("samples must be an iterable of samples (sequences of %d numbers)" % l.n_inputs)
-    row_buffer = l.B.row_buffer
     n = 0
     for x in samples:
         if n >= l.max_samples:
             raise ValueError("samples: more than %d given, this learner takes at most %d per call "
                              "(max_samples)" % (l.max_samples, l.max_samples))
-        X.put(n, row_buffer(feature_row(l, x, lambda: "samples[%d]" % n), 0))
+        X.put_row(n, feature_row(l, x, lambda: "samples[%d]" % n), 0)
         n += 1
     if n < MIN_SAMPLES:
         raise ValueError("samples: %d given, at least %d are needed to learn a class" % (n, MIN_SAMPLES))
@@ -41,9 +40,11 @@ def feature_row(l, x, what):
         raise TypeError("%s must be a sequence of %d numbers, got %s" % (_name(what), ni, type(x).__name__))
     if n != ni:
         raise ValueError("%s has %d values, expected %d" % (_name(what), n, ni))
-    v = l._xin
     off = l.offset
     sc = l.scale
+    if l.B.scale_row(x, off, sc, l._x, ni):  # a typed array in range: no per-value checks needed
+        return l._x if l._frontend is None else l._frontend.apply(l._x, l._y)
+    v = l._xin
     for j in range(ni):
         a = x[j]
         t = type(a)

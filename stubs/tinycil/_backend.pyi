@@ -2,7 +2,7 @@
 backend must. Learner code reaches the kernels only through these names (backend.get()).
 Matrices are the backend's own type (pure: a list of array('f') rows; ulab: 2-D ndarrays);
 outputs are written in place into buffers the caller preallocated; only the constructors
-(zeros, int8_*, row_buffer, herding_work, pool_view) make new objects.
+(zeros, int8_*, herding_work, pool_view) make new objects.
 tests/test_backend_contract.py checks both modules against this file: same names, same
 parameters. The one-line contracts are the pure implementation's docstrings."""
 from typing import Any
@@ -24,8 +24,10 @@ def float_row(n: Any) -> Any:
 def row(M: Any, i: Any, n: Any) -> Any:
     """the first n values of row i as a new list of floats"""
 
-def row_buffer(M: Any, i: Any) -> Any:
-    """row i as an indexable float buffer the caller may write (pure: the row array itself)"""
+def scale_row(x: Any, off: Any, sc: Any, M: Any, n: Any) -> Any:
+    """M[0, :n] = (x - off) * sc and True when x is a typed array (array.array, a float ndarray) whose
+    scaled values are finite and within +-MAX_ABS; else False, M untouched or partly written, and the
+    caller's checked loop does the work (and names the bad value)"""
 
 def set_row(M: Any, i: Any, values: Any, n: Any) -> Any:
     """M[i, :n] = values[:n], in place"""
@@ -125,6 +127,9 @@ def qlinear(x: Any, Wq: Any, scales: Any, bias: Any, y: Any, n_in: Any, n_out: A
 
 def add_int_rows(G: Any, gi: Any, s: Any, k: Any, n: Any) -> Any:
     """G[r, j] += s[r] * gi[r n + j] for r < k, j < n (gi: integer rows, s: their scales)"""
+
+def quantize_row(M: Any, i: Any, n: Any, q: Any, o: Any) -> Any:
+    """row i of M (n values) into q[o..o+n-1] by the int8 rule; returns its float32 scale"""
 
 def quantize_rows(M: Any, k: Any, n: Any, q: Any, scales: Any) -> Any:
     """rows 0..k-1 of M (n values each) into the int8 array q (row-major) and scales, by the int8 rule"""
