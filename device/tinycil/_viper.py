@@ -14,7 +14,15 @@ def relu_dots(a: ptr8, ao: int, rows: int, b: ptr8, bo: int, cols: int, n: int, 
             p = ai
             q = bo + u * n
             e = p + n
+            e4 = e - (n & 3)
             s = 0
+            while p < e4:  # four products per pass: a third fewer loop tests and jumps
+                s += (((a[p] ^ 128) - 128) * ((b[q] ^ 128) - 128)
+                      + ((a[p + 1] ^ 128) - 128) * ((b[q + 1] ^ 128) - 128)
+                      + ((a[p + 2] ^ 128) - 128) * ((b[q + 2] ^ 128) - 128)
+                      + ((a[p + 3] ^ 128) - 128) * ((b[q + 3] ^ 128) - 128))
+                p += 4
+                q += 4
             while p < e:
                 s += ((a[p] ^ 128) - 128) * ((b[q] ^ 128) - 128)
                 p += 1
@@ -25,6 +33,7 @@ def relu_dots(a: ptr8, ao: int, rows: int, b: ptr8, bo: int, cols: int, n: int, 
 @micropython.viper
 def rows_times(d: ptr8, rows: int, c: int, e: ptr8, n: int, out: ptr32):  # noqa: F821
     # out[r * n + j] = sum over u < c of d[r c + u] * e[u n + j]: int8 rows times an int8 matrix
+    n4 = n - (n & 3)
     for r in range(rows):
         o = r * n
         j = 0
@@ -37,6 +46,14 @@ def rows_times(d: ptr8, rows: int, c: int, e: ptr8, n: int, out: ptr32):  # noqa
                 continue
             q = u * n
             j = 0
+            while j < n4:  # unrolled by four as in relu_dots
+                k = o + j
+                m = q + j
+                out[k] += x * ((e[m] ^ 128) - 128)
+                out[k + 1] += x * ((e[m + 1] ^ 128) - 128)
+                out[k + 2] += x * ((e[m + 2] ^ 128) - 128)
+                out[k + 3] += x * ((e[m + 3] ^ 128) - 128)
+                j += 4
             while j < n:
                 out[o + j] += x * ((e[q + j] ^ 128) - 128)
                 j += 1
