@@ -21,6 +21,25 @@ def zeros(rows, cols):
     return np.zeros((rows, cols), dtype=np.float)
 
 
+def _floats(a, i0, n):
+    # a[i0:i0+n] of an array('f') as a float ndarray: a view of its memory where the build's
+    # float is float32, a copy on a float64 build (ulab has no float32 dtype there)
+    if _WIDE:
+        return np.array(a[i0:i0 + n])
+    return np.frombuffer(a, dtype=np.float, count=n, offset=4 * i0)
+
+
+def _ints(a, n):
+    # a[:n] of an array('i') as a float ndarray. ulab has no int32 dtype, and np.array()
+    # reads an array item by item (ten times slower), so each little-endian int32 is read
+    # as its int16 high half and uint16 low half: hi * 65536 + lo is one exact sum, rounded
+    # once as converting the int would be
+    lo = np.frombuffer(a, dtype=np.uint16, count=2 * n)[0::2]
+    v = np.frombuffer(a, dtype=np.int16, count=2 * n)[1::2] * 65536.0
+    v += lo
+    return v
+
+
 def get(M, i, j):
     return float(M[i, j])
 
@@ -213,7 +232,7 @@ def gather_rows(X, r0, P, idx, scales, i0, m, nf):
         return
     x = X[r0:r0 + m, :nf]
     x[:, :] = np.take(P, np.frombuffer(idx, dtype=np.uint16, count=m, offset=2 * i0), axis=0)
-    x *= np.array(scales[i0:i0 + m]).reshape((m, 1))
+    x *= _floats(scales, i0, m).reshape((m, 1))
 
 
 def add_window(X, r, t, o, nf, a):
@@ -256,7 +275,7 @@ def herding(P, p0, n, sc, nf, k, work):
         m = min(BLOCK, n - i0)
         x = X[:m, :]
         x[:, :] = P[p0 + i0:p0 + i0 + m, :]
-        x *= np.array(sc[p0 + i0:p0 + i0 + m]).reshape((m, 1))
+        x *= _floats(sc, p0 + i0, m).reshape((m, 1))
         mean += np.sum(x, axis=0).reshape((1, nf))
     mean /= n
     chosen = []
@@ -266,7 +285,7 @@ def herding(P, p0, n, sc, nf, k, work):
             m = min(BLOCK, n - i0)
             x = X[:m, :]
             x[:, :] = P[p0 + i0:p0 + i0 + m, :]
-            x *= np.array(sc[p0 + i0:p0 + i0 + m]).reshape((m, 1))
+            x *= _floats(sc, p0 + i0, m).reshape((m, 1))
             x += acc
             x /= t
             x[:, :] = mean - x
@@ -288,7 +307,7 @@ def mean_sq(P, p0, n, sc, nf, mean):
     sq = 0.0
     for i0 in range(0, n, BLOCK):
         m = min(BLOCK, n - i0)
-        x = P[p0 + i0:p0 + i0 + m, :] * np.array(sc[p0 + i0:p0 + i0 + m]).reshape((m, 1))
+        x = P[p0 + i0:p0 + i0 + m, :] * _floats(sc, p0 + i0, m).reshape((m, 1))
         tot += np.sum(x, axis=0).reshape((1, nf))
         sq += float(np.sum(x * x))
     for j in range(nf):
@@ -330,7 +349,7 @@ def qlinear(x, Wq, scales, bias, y, n_in, n_out, relu, i0=0):
 def add_int_rows(G, gi, s, k, n):
     # G[r, j] += s[r] * gi[r n + j] for r < k, j < n (gi: integer rows, s: their scales)
     g = G[:k, :n]
-    g += np.array(gi[:k * n]).reshape((k, n)) * np.array(s[:k]).reshape((k, 1))
+    g += _ints(gi, k * n).reshape((k, n)) * _floats(s, 0, k).reshape((k, 1))
 
 
 def _f32(a):
@@ -365,7 +384,7 @@ def quantize_rows(M, k, n, q, scales):
 
 def row_scales(sc, p0, n):
     # the real rows' scales as a column, for dm_chunk
-    return np.array(sc[p0:p0 + n]).reshape((n, 1))
+    return np.array(_floats(sc, p0, n)).reshape((n, 1))  # a copy: held across the iterations
 
 
 def dm_chunk(P, p0, n, sc, Sq, ss, k, E, c, nf, pre, w, G):
@@ -376,12 +395,12 @@ def dm_chunk(P, p0, n, sc, Sq, ss, k, E, c, nf, pre, w, G):
     for i0 in range(0, n, w.max_real):  # one block when the distiller was sized for the call
         m = min(w.max_real, n - i0)
         relu_dots(P, (p0 + i0) * nf, m, E, 0, c, nf, h)
-        H = np.array(h[:m * c]).reshape((m, c))
+        H = _ints(h, m * c).reshape((m, c))
         H *= sc[i0:i0 + m, :]
         mT += np.sum(H, axis=0).reshape((1, c))
     relu_dots(Sq, 0, k, E, 0, c, nf, h)
-    H = np.array(h[:k * c]).reshape((k, c))
-    mS = np.sum(H * np.array(ss[:k]).reshape((k, 1)), axis=0).reshape((1, c))
+    H = _ints(h, k * c).reshape((k, c))
+    mS = np.sum(H * _floats(ss, 0, k).reshape((k, 1)), axis=0).reshape((1, c))
     d = mS / k - mT / n
     D = (H > 0.0) * (d * pre)
     quantize_rows(D, k, c, w.dq, w.ds)
