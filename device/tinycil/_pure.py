@@ -11,6 +11,11 @@ from ._int8 import relu_dots, rows_times
 from .limits import CHUNK
 from .replay import quantize_into
 
+try:
+    from ._viper import nonzero_f32 as _nonzero_f32
+except (ImportError, SyntaxError, ValueError):  # a port without the native emitter
+    _nonzero_f32 = None
+
 NAME = "pure"
 _INF = float("inf")
 
@@ -112,6 +117,8 @@ def _nonzero(x, n):
     nz = _nz.get(n)
     if nz is None:
         nz = _nz[n] = array("H", bytes(2 * n))
+    if _nonzero_f32 is not None:  # machine code: the same indices at a fraction of the cost
+        return nz, _nonzero_f32(x, n, nz)  # pyright: ignore[reportArgumentType] (an array is a ptr16)
     k = 0
     for j in range(n):
         if x[j] != 0.0:

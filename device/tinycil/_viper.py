@@ -60,6 +60,22 @@ def rows_times(d: ptr8, rows: int, c: int, e: ptr8, n: int, out: ptr32):  # noqa
 
 
 @micropython.viper
+def nonzero_f32(x: ptr32, n: int, out: ptr16) -> int:  # noqa: F821
+    # the indices j < n where the float32 x[j] is not zero, into out; returns how many. A
+    # float32 is zero (+0.0 or -0.0) exactly when its bits but the sign are all zero; a NaN
+    # counts as nonzero, as x[j] != 0.0 says
+    m = uint(0x7FFFFFFF)  # not a small int on a 32-bit port: a constant viper must cast
+    k = 0
+    j = 0
+    while j < n:
+        if uint(x[j]) & m:
+            out[k] = j
+            k += 1
+        j += 1
+    return k
+
+
+@micropython.viper
 def xorshift_bytes(buf: ptr8, n: int, state: ptr32):  # noqa: F821
     # FORMAT.md 3's fill_bytes on machine words: n bytes of xorshift32 draws, four per draw,
     # little-endian, into buf; state[0] is the generator's state before and after
