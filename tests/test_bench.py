@@ -332,3 +332,44 @@ def test_a_budget_below_one_sample_is_a_line_in_the_report_not_a_traceback(tmp_p
 def test_an_unknown_data_set_names_the_choices(tmp_path):
     r = _bench("--dataset", tmp_path / "missing.npz", "--out", tmp_path / "out")
     assert r.returncode != 0 and "unknown data set" in r.stderr and "digits" in r.stderr
+
+
+def test_b50_prepares_half_of_the_classes_as_the_base(tmp_path):
+    r = _bench("--base-classes", "half", "--out", tmp_path / "out")
+    assert r.returncode == 0, r.stderr[-2000:]
+    res = json.loads((tmp_path / "out" / "results.json").read_text())
+    d = res["datasets"]["digits"]
+    ours = d["runs"]["1.0"]["ours"]
+    # the base (5 of digits' 10 classes) and then five learn_class steps
+    assert len(ours["summary"]["acc_steps"]["mean"]) == 6
+    assert len(ours["runs"][0]["hidden_steps"]) == 6
+    assert "half of the classes (the B50 protocol)" in (tmp_path / "out" / "report.md").read_text()
+
+
+def test_base_class_count_is_checked_and_leaves_a_class_to_learn():
+    assert _settings()["base_classes"] == settings.N_BASE
+    assert _settings("--base-classes", "half")["base_classes"] == "half"
+    for bad in ("1", "x", "-3"):
+        with pytest.raises(settings.BenchError, match="--base-classes"):
+            _settings("--base-classes", bad)
+    assert protocol.n_base({"base_classes": "half"}, 10) == 5
+    assert protocol.n_base({"base_classes": "half"}, 3) == 2
+    assert protocol.n_base({"base_classes": 9}, 4) == 3
+    assert protocol.n_base({}, 10) == settings.N_BASE
+
+
+def test_front_end_fitted_on_unlabelled_rows_of_every_class():
+    from tinycil_host import datasets, prepare
+    D = datasets.load("digits")
+    everything = D.X_train.astype(np.float32)
+    _, on_base = prepare.prepare_learner(D, [0, 1], frontend_kind="pca", features=8, base_epochs=2)
+    _, on_all = prepare.prepare_learner(D, [0, 1], frontend_kind="pca", features=8, base_epochs=2,
+                                        frontend_rows=everything)
+    # whitened on the rows it was fitted on: unit variance there (int8 weights: to a few %), not elsewhere
+    def spread(lrn, X):
+        return lrn.features(X).std(axis=0)
+    assert np.allclose(spread(on_all, everything), 1.0, atol=0.05)
+    assert not np.allclose(spread(on_base, everything), 1.0, atol=0.05)
+    with pytest.raises(prepare.PrepareError, match="frontend_rows have 10 inputs"):
+        prepare.prepare_learner(D, [0, 1], frontend_kind="pca", features=8, base_epochs=2,
+                                frontend_rows=everything[:, :10])

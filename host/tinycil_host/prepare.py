@@ -142,11 +142,13 @@ def input_scaling(X):
 
 def prepare_learner(dataset="digits", base_classes=(0, 1), out=None, *, max_hidden=32, min_hidden=8,
                     grow_step=8, max_classes=16, n_layers=1, memory_bytes=6400, target=None, tolerance=0.02,
-                    frontend_kind="auto", features=32, base_epochs=30, seed=1, val_fraction=0.2,
-                    progress=False, **hyper):
+                    frontend_kind="auto", features=32, frontend_rows=None, base_epochs=30, seed=1,
+                    val_fraction=0.2, progress=False, **hyper):
     """Build, size-search, distil and quantize a base learner; write it to folder `out` if given.
 
     dataset: a name/path for datasets.load, or a datasets.Dataset. base_classes: indices or names.
+    frontend_rows: raw input rows the PCA front-end is fitted on instead of the base classes'
+    training rows (unlabelled recordings, future classes' included: labels are never used).
     Returns (summary dict, reference Learner decoded from the int8 file).
     Raises PrepareError for anything the user can fix.
     """
@@ -174,7 +176,10 @@ def prepare_learner(dataset="digits", base_classes=(0, 1), out=None, *, max_hidd
     kind = frontend_kind
     if kind == "auto":
         kind = "pca" if ds.n_features > frontend.AUTO_ABOVE else "none"
-    front = frontend.fit_pca((X_tr - offset) * scale, features) if kind == "pca" else []
+    fit_rows = X_tr if frontend_rows is None else np.asarray(frontend_rows, dtype=np.float32)
+    if kind == "pca" and fit_rows.shape[1:] != X_tr.shape[1:]:
+        raise PrepareError("frontend_rows have %d inputs, the data set %d" % (fit_rows.shape[1], X_tr.shape[1]))
+    front = frontend.fit_pca((fit_rows - offset) * scale, features) if kind == "pca" else []
     try:
         lrn = Learner(ds.n_features, max_hidden=max_hidden, min_hidden=min_hidden, grow_step=grow_step,
                       max_classes=max_classes, n_layers=n_layers, memory_bytes=memory_bytes, target=0.0,

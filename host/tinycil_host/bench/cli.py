@@ -16,7 +16,7 @@ from . import report
 from .device import repeat_as_run
 from .headline import headline
 from .runs import joint_rule_runs, run_dataset
-from .settings import (ALL_DATASETS, CURVE_WIDTHS, FEATURE_CHOICES, GROW_STEPS, METHODS, MIN_HIDDENS, NOT_AVAILABLE,
+from .settings import (ALL_DATASETS, CURVE_WIDTHS, FEATURE_CHOICES, GROW_STEPS, METHODS, MIN_HIDDENS, N_BASE, NOT_AVAILABLE,
                        SELECTABLE, SWEEP_METHODS, TOLERANCES, BenchError)
 
 
@@ -24,6 +24,11 @@ def add_arguments(p):
     p.add_argument("--dataset", action="append", metavar="NAME",
                    help="data set to run (repeatable): a name, or a .npz/.csv file in the shared layout; "
                         "default: all of %s" % ", ".join(ALL_DATASETS))
+    p.add_argument("--base-classes", default=str(N_BASE), metavar="N|half",
+                   help="classes the base learner is prepared on (default %d; 'half': the B50 protocol)" % N_BASE)
+    p.add_argument("--frontend-fit", choices=("base", "unlabelled"), default="base",
+                   help="rows the PCA front-end is fitted on: the base classes' (default) or every class's "
+                        "training rows without labels")
     p.add_argument("--orders", type=int, default=3, help="seeded class orders (default 3)")
     p.add_argument("--memory-percent", type=float, default=1.0,
                    help="replay bytes as a percentage of the training set (default 1)")
@@ -50,7 +55,8 @@ def settings_from(args):
         "new_per_class": args.new_per_class, "seed": args.seed,
         "sweep": _floats(args.sweep), "select": _grid(args.select),
         "device_repeat": None if args.device_repeat in ("none", "") else args.device_repeat,
-        "quick": bool(args.quick),
+        "quick": bool(args.quick), "base_classes": _base_classes(args.base_classes),
+        "frontend_fit": args.frontend_fit,
     }
     if args.quick:
         s.update(datasets=list(args.dataset or ["digits"]), orders=1, sweep=[], select={},
@@ -69,6 +75,18 @@ def settings_from(args):
             raise BenchError("unknown data set %r: choose from %s, or name a .npz/.csv file in the shared "
                              "layout (X, y, optional split and classes)" % (d, ", ".join(ALL_DATASETS)))
     return s
+
+
+def _base_classes(text):
+    if text == "half":
+        return text
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 2:
+        raise BenchError("--base-classes takes a count of at least 2 or 'half', not %r" % text)
+    return n
 
 
 def _is_data_file(d):

@@ -12,7 +12,6 @@ import numpy as np
 
 from .. import datasets, mpy
 from .protocol import Base, as_run, prepare_bases
-from .settings import N_BASE
 
 DEVICE_SCRIPT = r"""
 import sys, json
@@ -60,11 +59,11 @@ def device_repeat(split, st, hyper, nf_out, out_dir, n_new, n_test):
     t0 = time.time()
     l = copy.deepcopy(lrn)
     names = l.classes
-    ref_steps = [_step_acc(l.classes, [names[i] for i in l.predict_batch(Xt)], yt, split.D.classes, order[:2])]
+    ref_steps = [_step_acc(l.classes, [names[i] for i in l.predict_batch(Xt)], yt, split.D.classes, order[:base.n_base])]
     for c in base.new_classes:
         l.learn_class(split.D.classes[c], base.new_X[c])
         ref_steps.append(_step_acc(l.classes, [l.classes[i] for i in l.predict_batch(Xt)], yt, split.D.classes,
-                                   order[:N_BASE + len(ref_steps)]))
+                                   order[:base.n_base + len(ref_steps)]))
     res["runs"]["numpy"] = {"acc_steps": ref_steps, "seconds": round(time.time() - t0, 1),
                             "hidden": list(l.net.hidden)}
     interps = [("pure", None)]
@@ -97,7 +96,7 @@ def device_repeat(split, st, hyper, nf_out, out_dir, n_new, n_test):
                 if line.startswith("{"):
                     item = json.loads(line)
                     k = len(steps)
-                    steps.append(_step_acc(None, item["pred"], yt, split.D.classes, order[:N_BASE + k]))
+                    steps.append(_step_acc(None, item["pred"], yt, split.D.classes, order[:base.n_base + k]))
                     hidden = item["hidden"]
             res["runs"][label] = {"backend": backend, "acc_steps": steps, "seconds": round(time.time() - t0, 1),
                                   "hidden": hidden}

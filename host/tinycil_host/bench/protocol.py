@@ -8,7 +8,15 @@ import numpy as np
 from .. import datasets, prepare
 from .budget import budget_bytes, learner_defaults
 from .methods import RandomExemplarLearner
-from .settings import N_BASE, VAL_FRACTION, VARIANTS
+from .settings import N_BASE, UNLABELLED_ROWS, VAL_FRACTION, VARIANTS
+
+
+def n_base(st, n_classes):
+    """How many classes of a data set's order the base learner is prepared on: the settings'
+    `base_classes` (a count, or "half" for the B50 protocol), at least 2 and leaving one to learn."""
+    want = st.get("base_classes", N_BASE)
+    n = n_classes // 2 if want == "half" else int(want)
+    return max(2, min(n, n_classes - 1))
 
 
 class Split:
@@ -38,14 +46,21 @@ class Base:
         self.name = D.name
         self.class_names = list(D.classes)
         self.order = order
-        self.base_classes = order[:N_BASE]
-        self.new_classes = order[N_BASE:]
+        self.n_base = n_base(st, len(D.classes))
+        self.base_classes = order[:self.n_base]
+        self.new_classes = order[self.n_base:]
         self.percent = percent
         self.hyper = dict(hyper)
         self.hyper.setdefault("memory_bytes", budget_bytes(split.n_train_full, split.nf, percent))
         seed = st["seed"]
         self.base_X = {c: split.pick(c, st["base_per_class"], seed) for c in self.base_classes}
         self.new_X = {c: split.pick(c, st["new_per_class"], seed + 1) for c in self.new_classes}
+        # "unlabelled": the front-end sees every class's training rows, without their labels
+        # (a seeded subsample: the PCA needs a few thousand rows, not the whole training split)
+        self.frontend_rows = None
+        if st.get("frontend_fit") == "unlabelled":
+            pick = np.random.default_rng(st["seed"] + 5).permutation(len(split.Xtr))[:UNLABELLED_ROWS]
+            self.frontend_rows = split.Xtr[np.sort(pick)]
         self.n_inputs = D.n_features
         self.n_train_full = split.n_train_full
         self.n_classes = len(D.classes)
@@ -91,7 +106,7 @@ def _prepare(sub, base, nf_out, opts):
     try:
         summary, lrn = prepare.prepare_learner(
             sub, [int(c) for c in base.base_classes], None, frontend_kind="pca" if nf_out else "none",
-            features=nf_out or 32, seed=1, **opts)
+            features=nf_out or 32, frontend_rows=base.frontend_rows, seed=1, **opts)
     except prepare.PrepareError as e:
         raise ValueError("prepare: %s" % e)
     if exemplars == "random":
@@ -126,7 +141,7 @@ def run_protocol(method, base, X_eval, y_eval, extra_eval=None):
 
 
 def _scores(method, base, X, y, extra):
-    seen = base.order[:N_BASE] if not method.classes else method.classes
+    seen = base.base_classes if not method.classes else method.classes
     mask = np.isin(y, seen)
     res = {}
     preds = method.predict_all(X[mask]) if hasattr(method, "predict_all") else {"": method.predict(X[mask])}

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .settings import FEATURE_CHOICES, SELECTABLE
+from .settings import FEATURE_CHOICES, N_BASE, SELECTABLE
 
 LABELS = {
     "ours": "ours (distilled + growth)", "fixed": "fixed (distilled, max width)",
@@ -182,12 +182,13 @@ def markdown(results, plots, out):
     a("")
     a("## Protocol")
     a("")
-    a("- Class-incremental. For each class order (seeded permutation of the classes, %d orders) the first two "
-      "classes are the base classes, prepared on the host by `prepare.prepare_learner` (input scaling, "
-      "frozen int8 PCA front-end for inputs above 128 numbers, size search, distilled replay, int8 weights); "
+    a("- Class-incremental. For each class order (seeded permutation of the classes, %d orders) the first %s "
+      "are the base classes, prepared on the host by `prepare.prepare_learner` (input scaling, "
+      "frozen int8 PCA front-end for inputs above 128 numbers fitted on %s, size search, distilled replay, int8 weights); "
       "then every other class arrives once, as one `learn_class` call with %d real training samples "
       "(its own validation part is every 5th sample, FORMAT.md section 7; after the check those rows join the replay set where the class's quota has room, section 7.7). Base classes use %d training "
-      "samples each (subsampled, seeded)." % (st["orders"], st["new_per_class"], st["base_per_class"]))
+      "samples each (subsampled, seeded)." % (st["orders"], _base_words(st), _frontend_words(st), st["new_per_class"],
+         st["base_per_class"]))
     a("- Test accuracy after the base and after every step is measured on the full test split of the classes "
       "seen so far. Final accuracy: after the last class, over all classes. Average incremental accuracy: mean "
       "over all steps including the base. Forgetting: mean over every class but the last of (best earlier "
@@ -490,3 +491,14 @@ def _device(L, results):
         a("")
         a("No ulab build: set `MICROPYTHON` to a ulab-enabled unix port to add that row.")
     a("")
+
+
+def _base_words(st):
+    want = st.get("base_classes", N_BASE)
+    return "half of the classes (the B50 protocol)" if want == "half" else "%d classes" % int(want)
+
+
+def _frontend_words(st):
+    if st.get("frontend_fit") == "unlabelled":
+        return "every class's training rows without their labels"
+    return "the base classes' training rows"

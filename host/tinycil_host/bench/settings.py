@@ -25,8 +25,9 @@ RAM_LIMIT = 96 * 1024
 WIDTHS = (64, 48, 32, 24, 16)   # max_hidden candidates, widest first
 CURVE_WIDTHS = (8, 16, 24, 32, 48)   # fixed widths tried on validation below max_hidden (width_curve)
 FLASH_LIMIT = 256 * 1024
-N_BASE = 2
+N_BASE = 2   # base classes of the default protocol; --base-classes half gives the common B50 setting
 VAL_FRACTION = 0.2
+UNLABELLED_ROWS = 4000   # training rows (all classes, no labels) a --frontend-fit unlabelled PCA sees
 # front-end output size per data set before select_features (None: the raw inputs are small
 # enough to train on)
 N_FEATURES = {"digits": None, "mnist": 32, "har_raw": 32, "speech_commands_v2_12cls": 32,
