@@ -82,6 +82,26 @@ def test_frontend_for_wide_inputs_runs_on_the_board(tmp_path, digits, wide_digit
     assert _board_predictions(tmp_path, tmp_path / "l", Xt) == host
 
 
+def test_frontend_fitted_on_unlabelled_rows_from_a_file(tmp_path, digits, wide_digits):
+    # the base is classes 3 and 4; the front-end also sees the other eight digits' rows, unlabelled
+    up = lambda X: np.kron(X.reshape(-1, 8, 8), np.ones((2, 2), np.float32)).reshape(-1, 256)
+    rows = up(digits.X_train)
+    np.save(tmp_path / "rows.npy", rows)
+    code = cli.main(["prepare", "--dataset", str(wide_digits), "--base-classes", "3,4", "--features", "8",
+                     "--base-epochs", "2", "--memory-bytes", "800", "--frontend-data", str(tmp_path / "rows.npy"),
+                     "--out", str(tmp_path / "l")])
+    assert code == 0
+    s = json.loads((tmp_path / "l" / "prepare.json").read_text())
+    assert s["frontend"]["fitted_on"] == "%d unlabelled rows" % len(rows)
+    lrn = Learner.load(tmp_path / "l")
+    # whitened on those rows: unit variance over all ten digits (the int8 weights: to a few %)
+    assert np.allclose(lrn.features(rows).std(axis=0), 1.0, atol=0.05)
+    np.save(tmp_path / "narrow.npy", rows[:, :100])
+    code = cli.main(["prepare", "--dataset", str(wide_digits), "--base-classes", "3,4", "--base-epochs", "1",
+                     "--frontend-data", str(tmp_path / "narrow.npy"), "--out", str(tmp_path / "m")])
+    assert code == 2 and not (tmp_path / "m").exists()
+
+
 @pytest.mark.parametrize("argv,message", [
     (["--dataset", "nosuch"], "unknown dataset"),
     (["--dataset", "missing.npz"], "no such file"),
@@ -89,6 +109,7 @@ def test_frontend_for_wide_inputs_runs_on_the_board(tmp_path, digits, wide_digit
     (["--base-classes", "0,0"], "given twice"),
     (["--memory-bytes", "10"], "cannot hold one sample"),
     (["--target", "1.5"], "between 0 and 1"),
+    (["--frontend-data", "missing.npy"], "--frontend-data: missing.npy: not a readable"),
     ([], "--dataset is required: 'digits'"),  # no silent default data set
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, argv, message):

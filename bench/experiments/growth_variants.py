@@ -29,7 +29,7 @@ import numpy as np
 from tinycil_host import datasets
 from tinycil_host import reference as ref
 from tinycil_host.bench import budget, protocol, select, settings
-from tinycil_host.bench.methods import LearnerMethod
+from tinycil_host.bench.methods import LearnerMethod, NCMMethod
 
 HERE = Path(__file__).resolve().parent
 
@@ -75,16 +75,21 @@ class NoStallLearner(ref.Learner):
         return acc
 
 
-def run_orders(split, st, orders, method, hyper, nf_out, undo=False):
+def run_orders(split, st, orders, method, hyper, nf_out, undo=False, learner_class=None):
     """Mean final validation accuracy and inference FLOPs over the orders (select.validation_run,
-    with the undo (True) or no-stall ("no stall") learner swapped in when asked)."""
+    with the undo (True) or no-stall ("no stall") learner, or any `learner_class`, swapped in).
+    method: a learner variant, or "ncm" (nearest class mean on the same features)."""
     accs, flops = [], []
+    if undo:
+        learner_class = NoStallLearner if undo == "no stall" else UndoLearner
     for order in orders:
         base = protocol.Base(split, order, st["memory_percent"], st, hyper)
-        protocol.prepare_bases(base, split, st, nf_out, [method])
-        if undo:
-            base.prepared[method].__class__ = NoStallLearner if undo == "no stall" else UndoLearner
-        r = protocol.run_protocol(LearnerMethod(base, method), base, split.Xval, split.yval)
+        variant = "ours" if method == "ncm" else method
+        protocol.prepare_bases(base, split, st, nf_out, [variant])
+        if learner_class:
+            base.prepared[variant].__class__ = learner_class
+        runner = NCMMethod(base) if method == "ncm" else LearnerMethod(base, method)
+        r = protocol.run_protocol(runner, base, split.Xval, split.yval)
         accs.append(r["final_acc"])
         flops.append(r["inference_flops"])
     return float(np.mean(accs)), float(np.mean(flops))

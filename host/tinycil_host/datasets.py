@@ -135,6 +135,29 @@ def _make(name, X, y, split, classes, where):
     return Dataset(name, X[tr], y[tr], X[te], y[te], list(classes), shape)
 
 
+def load_rows(path):
+    """Unlabelled input rows from a .npy array or the X of a .npz (any labels in it are ignored),
+    one row per sample, as float32: what a front-end can be fitted on."""
+    try:
+        if str(path).endswith(".npy"):
+            X = np.load(path, allow_pickle=False)
+        else:
+            with np.load(path, allow_pickle=False) as z:
+                if "X" not in z:
+                    raise DatasetError("%s: needs an array X of input rows" % path)
+                X = np.asarray(z["X"])
+    except (OSError, ValueError) as e:
+        if isinstance(e, DatasetError):
+            raise
+        raise DatasetError("%s: not a readable .npy/.npz (%s)" % (path, e))
+    if X.ndim < 2 or len(X) == 0:
+        raise DatasetError("%s: X must hold rows (shape %s)" % (path, X.shape))
+    X = X.reshape(len(X), -1).astype(np.float32)
+    if not np.all(np.isfinite(X)):
+        raise DatasetError("%s: X has NaN or infinite values" % path)
+    return X
+
+
 def validation_split(X, y, fraction=0.2, seed=0):
     """Carve a stratified validation part out of training data (never the test split)."""
     rng = np.random.default_rng(seed)

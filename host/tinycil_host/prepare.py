@@ -76,6 +76,9 @@ def add_arguments(p):
     p.add_argument("--frontend", choices=("auto", "none", "pca"), default="auto",
                    help="frozen int8 front-end; auto = pca above %d inputs" % frontend.AUTO_ABOVE)
     p.add_argument("--features", type=int, default=32, help="front-end output size")
+    p.add_argument("--frontend-data", metavar="PATH", default=None,
+                   help="unlabelled input rows (.npy, or X of a .npz) to fit the front-end on instead of the base "
+                        "classes' training rows, e.g. recordings of classes to come (default: the base rows)")
     p.add_argument("--base-epochs", type=int, default=30, help="epochs per width of the base training")
     p.add_argument("--seed", type=int, default=1,
                    help="seed of the learner's random generator (weights, splits, distillation)")
@@ -93,12 +96,16 @@ def run(args):
     if args.dataset is None:
         raise PrepareError("--dataset is required: %s; e.g. tinycil prepare --dataset digits" % _dataset_choices())
     hyper = {k: getattr(args, k) for k, _ in HYPER}
+    try:
+        rows = datasets.load_rows(args.frontend_data) if args.frontend_data else None
+    except datasets.DatasetError as e:
+        raise PrepareError("--frontend-data: %s" % e)
     summary, _ = prepare_learner(
         args.dataset, parse_classes(args.base_classes), out=args.out, max_hidden=args.max_hidden,
         min_hidden=args.min_hidden, grow_step=args.grow_step, max_classes=args.max_classes,
         n_layers=args.layers, memory_bytes=args.memory_bytes, target=args.target, tolerance=args.tolerance,
-        frontend_kind=args.frontend, features=args.features, base_epochs=args.base_epochs, seed=args.seed,
-        progress=True, **hyper)
+        frontend_kind=args.frontend, features=args.features, frontend_rows=rows, base_epochs=args.base_epochs,
+        seed=args.seed, progress=True, **hyper)
     print_summary(summary)
     return 0
 
@@ -254,7 +261,8 @@ def prepare_learner(dataset="digits", base_classes=(0, 1), out=None, *, max_hidd
     summary = {
         "dataset": ds.name, "base_classes": names, "n_inputs": ds.n_features, "input_shape": list(ds.input_shape),
         "n_features": lrn.n_features, "frontend": None if not front else {
-            "kind": kind, "features": lrn.n_features, "flops": frontend.flops(front), "bytes": frontend.nbytes(front)},
+            "kind": kind, "features": lrn.n_features, "flops": frontend.flops(front), "bytes": frontend.nbytes(front),
+            "fitted_on": "base rows" if frontend_rows is None else "%d unlabelled rows" % len(fit_rows)},
         "hidden": info["hidden"], "max_hidden": max_hidden, "size_search": search,
         "fixed_val_accuracy": fixed_acc, "target": lrn.target, "params": info["params"],
         "flops_per_inference": info["flops_per_inference"],
