@@ -100,7 +100,7 @@ def test_not_enough_flash_reports_what_is_free(tmp_path):
 def test_not_enough_ram_reports_what_is_free_and_keeps_the_learner(tmp_path, digit_files):
     # 100wK holds the package and the learner but not 60 samples on top (this test passes
     # at 100wK and 104wK; at 96wK tinycil.new fails, at 112wK learn_class has room)
-    with VirtualBoard(tmp_path / "b", heap="100wK") as vb, Board.connect(vb.port) as b:
+    with VirtualBoard(tmp_path / "b", heap="84wK") as vb, Board.connect(vb.port) as b:
         board_cli.deploy(b, log=lambda s: None)
         b.exec("import tinycil\ntinycil.new(64, epochs=2, distill_iters=2, input_scale=1/16)")
         before = learner_bytes(vb)

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from tinycil_host.limits import FORMAT_VERSION
+
 sys.path.insert(0, str(Path(__file__).resolve().parent / "device" / "reliability"))
 import harness  # noqa: E402
 
@@ -93,9 +95,10 @@ def _cases(tmp, binf):
         d[i] = rng.randrange(256)
     cases.append(("garbage_block", bytes(d), ["checksum", "chunk", "truncated"]))
     d = bytearray(binf)
-    d[4] = 4
-    cases.append(("version4", bytes(d), ["version 4"]))
-    cases.append(("version4_crcfixed", harness.crc_fix(d), ["version 4"]))
+    newer = FORMAT_VERSION + 1  # a version this tinycil does not know yet
+    d[4] = newer
+    cases.append(("version%d" % newer, bytes(d), ["version %d" % newer]))
+    cases.append(("version%d_crcfixed" % newer, harness.crc_fix(d), ["version %d" % newer]))
     d = bytearray(binf)
     d[5] = 7
     cases.append(("kind7", harness.crc_fix(d), ["kind 7"]))

@@ -1,4 +1,5 @@
 """The learner file on the host: same bytes as the spec, every check of a load, atomic saves."""
+import contextlib
 import struct
 import zlib
 
@@ -25,7 +26,7 @@ def _reseal(body):
 
 def test_layout_follows_the_spec(learner):
     data = learner.to_bytes()
-    assert data[:8] == b"TCIL\x03\x01\x00\x00"
+    assert data[:8] == b"TCIL\x04\x01\x00\x00"
     tags = []
     pos = 8
     while data[pos:pos + 4] != b"END ":
@@ -62,7 +63,7 @@ def test_int8_weights_stay_within_half_a_step(learner):
 @pytest.mark.parametrize("damage,message", [
     (lambda d: b"", "empty file"),
     (lambda d: b"XXXX" + d[4:], "bad magic"),
-    (lambda d: d[:4] + b"\x04" + d[5:], "version 4"),
+    (lambda d: d[:4] + b"\x05" + d[5:], "version 5"),
     (lambda d: d[:5] + b"\x02" + d[6:], "kind 2"),
     (lambda d: d[:-20], "truncated"),
     (lambda d: d[:40] + bytes([d[40] ^ 1]) + d[41:], "checksum"),
@@ -112,15 +113,36 @@ def _drop_tail(d, tag, n_bytes):
 
 
 def _as_version(data, version):
-    """The same learner as an older image: version 2 lacks HEAD's flags, calls and ncm_var, HYPR's
-    ncm_weight and the MEAN chunk; version 1 also HYPR's replay_noise. CRC recomputed."""
+    """The same learner as an older image: version 3 lacks HYPR's ncm_separate; version 2 also
+    HEAD's flags, calls and ncm_var, HYPR's ncm_weight and the MEAN chunk; version 1 also HYPR's
+    replay_noise. CRC recomputed."""
     d = bytearray(data[:-12])
     d[4] = version
-    _drop_tail(d, b"HEAD", 8)
-    _drop_tail(d, b"HYPR", 4 if version == 2 else 8)
-    pos, n = _chunk_at(d, b"MEAN")
-    del d[pos:pos + 8 + n]
+    _drop_tail(d, b"HYPR", {3: 2, 2: 6, 1: 10}[version])
+    if version < 3:
+        _drop_tail(d, b"HEAD", 8)
+        pos, n = _chunk_at(d, b"MEAN")
+        del d[pos:pos + 8 + n]
     return bytes(d) + b"END " + struct.pack("<II", 4, zlib.crc32(bytes(d)))
+
+
+def test_version_3_loads_with_the_head_training_with_the_network():
+    from tinycil_host import datasets
+    d = datasets.load("digits")
+    lrn = Learner(64, input_offset=8.0, input_scale=0.125, epochs=2, distill_iters=3, seed=9, ncm_separate=1,
+                  ncm_weight=3.0)
+    for c in range(2):
+        lrn.learn_class("class %d" % c, d.X_train[d.y_train == c][:12])
+    v4 = lrn.to_bytes()
+    assert store.decode(v4)["hyper"]["ncm_separate"] == 1
+    st = store.decode(_as_version(v4, 3))
+    want = store.decode(v4)
+    assert st["hyper"]["ncm_separate"] == 0 and st["hyper"]["ncm_weight"] == 3.0
+    assert st["means"].q.tolist() == want["means"].q.tolist() and st["ncm_var"] == want["ncm_var"]
+    assert store.encode(st)[4] == 4  # saved back as version 4
+    with _device_store() as dstore:
+        assert dstore.decode(_as_version(v4, 3))["hypr"][-2:] == (np.float32(3.0), 0)
+        assert dstore.decode(v4)["hypr"][-1] == 1
 
 
 @pytest.mark.parametrize("version", [1, 2])
@@ -129,6 +151,7 @@ def test_older_files_load_with_the_new_fields_off(learner, version):
     old = _as_version(v3, version)
     st = store.decode(old)
     assert st["hyper"]["ncm_weight"] == 0.0 and st["ncm_var"] == 0.0 and st["flags"] == 0
+    assert st["hyper"]["ncm_separate"] == 0
     if version == 1:
         assert st["hyper"]["replay_noise"] == 0.0
     want = store.decode(v3)
@@ -138,20 +161,27 @@ def test_older_files_load_with_the_new_fields_off(learner, version):
         rows = st["replay"].values()[st["replay"].cls == c]
         assert st["counts"][c] == len(rows)
         np.testing.assert_allclose(st["means"].values()[c], rows.mean(axis=0), atol=float(rows.max()) / 100)
-    assert store.decode(store.encode(st))["means"].q.tolist() == st["means"].q.tolist()  # saved as version 3
+    assert store.decode(store.encode(st))["means"].q.tolist() == st["means"].q.tolist()  # saved as version 4
     # the board reads it to the same bytes
+    with _device_store() as dstore:
+        dst = dstore.decode(old)
+        assert dst["hypr"][-2:] == (0.0, 0) and dst["head"][11:] == (0, 0, 0.0)  # flags, calls, ncm_var
+        nf, n, p = dst["means"]
+        assert (nf, n) == (st["n_features"], len(st["classes"]))
+        assert bytes(p[4:]) == b"".join(struct.pack("<If", int(st["counts"][c]), float(st["means"].scale[c]))
+                                        + st["means"].q[c].tobytes() for c in range(n))
+
+
+@contextlib.contextmanager
+def _device_store():
+    """The device package's store module, imported from device/ under CPython for the test."""
     import sys
     from pathlib import Path
     dev = str(Path(__file__).resolve().parents[1] / "device")
     sys.path.insert(0, dev)
     try:
         from tinycil import store as dstore
-        dst = dstore.decode(old)
-        assert dst["hypr"][-1] == 0.0 and dst["head"][11:] == (0, 0, 0.0)  # flags, calls, ncm_var
-        nf, n, p = dst["means"]
-        assert (nf, n) == (st["n_features"], len(st["classes"]))
-        assert bytes(p[4:]) == b"".join(struct.pack("<If", int(st["counts"][c]), float(st["means"].scale[c]))
-                                        + st["means"].q[c].tobytes() for c in range(n))
+        yield dstore
     finally:
         sys.path.remove(dev)
         for name in [m for m in sys.modules if m == "tinycil" or m.startswith("tinycil.")]:

@@ -60,6 +60,8 @@ class Learner:
             v = self.hp[k]
             if not isinstance(v, (int, float)) or not 0.0 <= v <= 1000.0:
                 raise ValueError("%s must be a number from 0 (off) to 1000" % k)
+        if self.hp["ncm_separate"] not in (0, 1):
+            raise ValueError("ncm_separate must be 0 (the head trains with the network) or 1 (apart)")
         for k, v in HYPER:
             if isinstance(v, float):  # as the file stores them: a reload then computes the same
                 self.hp[k] = f32(self.hp[k])
@@ -87,6 +89,7 @@ class Learner:
         # the row pool is the one large block: take it while the heap is least fragmented
         self.replay = Replay(B, n_features, memory_bytes, self.hp["max_per_class"], max_classes)
         self.net = Net(B, n_features, max_hidden, max_classes, n_layers, self.hp["batch"], self.hp["momentum"] > 0)
+        self.net.ncm_separate = self.hp["ncm_separate"] == 1
         self._ncm_a = B.zeros(1, max_classes)  # the nearest-mean head's per-class scale and offset
         self._ncm_b = B.zeros(1, max_classes)
         self.max_samples = max_samples

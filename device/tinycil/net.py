@@ -49,6 +49,7 @@ class Net:
         self.bw = [0.0] * batch
         self._lse = array("f", bytes(4 * batch))  # per-row log-sum-exp of a batch
         self.ncm: "tuple | None" = None  # (pool view, first mean row, a, b): the nearest-mean head (FORMAT.md 4)
+        self.ncm_separate = False  # True: fit trains the network without the head (FORMAT.md 4)
 
     # ---- shape ---------------------------------------------------------------
     @property
@@ -181,6 +182,17 @@ class Net:
         return True
 
     def fit(self, batch_rows, n, order, epochs, lr, mu, rng, log=None):
+        """_fit; with ncm_separate the nearest-mean head is left out while training (FORMAT.md 4):
+        the network learns alone, and the head joins its logits to predict and to check."""
+        head = self.ncm
+        if self.ncm_separate:
+            self.ncm = None
+        try:
+            return self._fit(batch_rows, n, order, epochs, lr, mu, rng, log)
+        finally:
+            self.ncm = head
+
+    def _fit(self, batch_rows, n, order, epochs, lr, mu, rng, log=None):
         """Train on n rows for `epochs` shuffled epochs.
 
         batch_rows(order, i, m, Xb, labels, weights) puts rows order[i..i+m-1] into Xb with

@@ -19,12 +19,13 @@ FILE = "learner.bin"
 BACKUP = "learner.bak"
 TEMP = "learner.tmp"
 
-# version 3 added flags, calls and ncm_var to HEAD, ncm_weight to HYPR and the MEAN chunk;
-# version 2 added replay_noise to HYPR. Older files read with the added fields 0 (off): how
-# they trained.
+# version 4 added ncm_separate to HYPR; version 3 added flags, calls and ncm_var to HEAD,
+# ncm_weight to HYPR and the MEAN chunk; version 2 added replay_noise to HYPR. Older files read
+# with the added fields 0 (off): how they trained.
 HEAD = "<HHHHHHHHIfIHHf"
 HEAD_V2 = "<HHHHHHHHIfI"
-HYPR = "<ffHHHHffHHHff"
+HYPR = "<ffHHHHffHHHffH"
+HYPR_V3 = "<ffHHHHffHHHff"
 HYPR_V2 = "<ffHHHHffHHHf"
 HYPR_V1 = "<ffHHHHffHHH"
 ENC_F32 = 0

@@ -4,8 +4,8 @@ import struct
 from array import array
 
 from .limits import MAX_LABEL_BYTES
-from .store import (BACKUP, ENC_F32, ENC_INT8, FILE, HEAD, HEAD_V2, HYPR, HYPR_V1, HYPR_V2, KIND_LEARNER, MAGIC,
-                    VERSION, FormatError, _STRUCT_ERROR, _crc, _floats, dense_size, exists, join, mean_rows,
+from .store import (BACKUP, ENC_F32, ENC_INT8, FILE, HEAD, HEAD_V2, HYPR, HYPR_V1, HYPR_V2, HYPR_V3, KIND_LEARNER,
+                    MAGIC, VERSION, FormatError, _STRUCT_ERROR, _crc, _floats, dense_size, exists, join, mean_rows,
                     replay_rows)
 
 
@@ -164,10 +164,11 @@ def _decode(src, name, lazy=()):
         if ver < 3:  # fields added since are 0 (off): how those files trained
             st["head"] = struct.unpack(HEAD_V2, _one(chunks, b"HEAD", name)) + (0, 0, 0.0)
             hy = _one(chunks, b"HYPR", name)
-            st["hypr"] = (struct.unpack(HYPR_V1, hy) + (0.0,) if ver == 1 else struct.unpack(HYPR_V2, hy)) + (0.0,)
+            st["hypr"] = (struct.unpack(HYPR_V1, hy) + (0.0,) if ver == 1 else struct.unpack(HYPR_V2, hy)) + (0.0, 0)
         else:
             st["head"] = struct.unpack(HEAD, _one(chunks, b"HEAD", name))
-            st["hypr"] = struct.unpack(HYPR, _one(chunks, b"HYPR", name))
+            hy = _one(chunks, b"HYPR", name)
+            st["hypr"] = struct.unpack(HYPR_V3, hy) + (0,) if ver == 3 else struct.unpack(HYPR, hy)
         p = _one(chunks, b"CLAS", name)
         (n,) = struct.unpack_from("<H", p, 0)
         pos = 2
@@ -281,7 +282,7 @@ def _consistent(st, name):
             bad("%s = %d, must be %d..%d" % (k, v, lo, hi))
     if not (_finite(target) and 0.0 <= target <= 1.0):
         bad("target accuracy %r" % target)
-    lr, mom, _ep, batch, _di, embed, dlr, dmom, _ve, _tr, _mpc, noise, ncm = st["hypr"]
+    lr, mom, _ep, batch, _di, embed, dlr, dmom, _ve, _tr, _mpc, noise, ncm, separate = st["hypr"]
     if not (_finite(lr) and _finite(mom) and _finite(dlr) and _finite(dmom) and _finite(noise) and _finite(ncm)
             and _finite(ncm_var)):
         bad("non-finite hyperparameter")
@@ -289,6 +290,8 @@ def _consistent(st, name):
         bad("replay_noise, ncm_weight and ncm_var must be >= 0")
     if batch < 1 or embed < 1:
         bad("batch and embed_dim must be >= 1")
+    if separate > 1:
+        bad("ncm_separate = %d, must be 0 or 1" % separate)
     classes = st["classes"]
     n_classes = len(classes)
     if n_classes > max_classes:

@@ -140,7 +140,18 @@ def _reference(cfg, lrn):
     res["learn"] = rep
     res["update"] = learner.learn_class(cfg["learn_label"], cfg["update_x"])
     res["learn_state"] = learner.state()
+    apart = Learner.from_state(_head_apart(lrn))
+    res["apart"] = apart.learn_class(cfg["learn_label"], cfg["learn_x"], target=cfg["learn_target"],
+                                     seed=cfg["learn_seed"])
+    res["apart_state"] = apart.state()
     return res
+
+
+def _head_apart(lrn):
+    """The base learner's state with a strong nearest-mean head kept out of training (FORMAT.md 4)."""
+    st = lrn.state()
+    st["hyper"] = dict(st["hyper"], ncm_separate=1, ncm_weight=1.0)
+    return st
 
 
 def _flat(net):
@@ -224,6 +235,19 @@ def compare(work, cfg, ref, host_f32, host_int8):
               "byte-identical"),
         _same("file: board file -> host -> board", store.encode(st, store.ENC_F32), dev_bytes, "byte-identical"),
     ]
+    try:
+        sep = store.decode((work / "dev_apart" / store.FILE).read_bytes(), "device learner.bin (head apart)")
+    except (OSError, store.FormatError) as e:
+        rows.append({"op": "head apart: device file", "abs": float("nan"), "rel": float("nan"), "tol": 0.0,
+                     "ok": False, "note": str(e)})
+        return rows, out.get("backend", "?")
+    ra = ref["apart_state"]
+    rows += [
+        _row("head apart: learn_class weights", np.concatenate([np.concatenate([W.ravel(), b]) for W, b in sep["dense"]]),
+             np.concatenate([np.concatenate([W.ravel(), b]) for W, b in ra["dense"]]), TOL["learn"]),
+        _same("head apart: widths, accuracy", (out["apart"]["hidden"], out["apart"]["accuracy"], sep["hyper"]["ncm_separate"]),
+              (ref["apart"]["hidden"], ref["apart"]["accuracy"], 1)),
+    ]
     return rows, out.get("backend", "?")
 
 
@@ -235,13 +259,15 @@ def check(interpreter=None, backend=None, keep=None):
     work = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="tinycil-parity-"))
     try:
         work.mkdir(parents=True, exist_ok=True)
-        for sub in ("host", "dev_f32", "dev_int8", "dev_learn"):
+        for sub in ("host", "host_apart", "dev_f32", "dev_int8", "dev_learn", "dev_apart"):
             shutil.rmtree(work / sub, ignore_errors=True)
         host_f32 = store.encode(lrn.state(), store.ENC_F32)
         host_int8 = store.encode(lrn.state(), store.ENC_INT8)
         store.save_bytes(work / "host", host_f32)
         js = _write_inputs(work, cfg)
         js["learner"] = str(work / "host")
+        store.save_bytes(work / "host_apart", store.encode(_head_apart(lrn), store.ENC_F32))
+        js["learner_apart"] = str(work / "host_apart")
         js["backend"] = backend
         (work / "input.json").write_text(json.dumps(js))
         try:

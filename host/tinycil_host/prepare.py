@@ -47,6 +47,7 @@ HYPER_HELP = {
     "max_per_class": "most samples a class keeps in the replay set (its mean plus distilled samples)",
     "replay_noise": "noise on the replay samples during training, relative to the new class's spread (0: off)",
     "ncm_weight": "weight of the nearest-class-mean head added to the network's logits",
+    "ncm_separate": "1: train the network without the nearest-mean head (it joins to predict and check); 0: with it",
 }
 
 

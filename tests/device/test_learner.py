@@ -213,6 +213,29 @@ def test_replay_noise_repeats_the_replay_rows_and_is_saved(ctx):
     check(hits >= 16, "%d/20 after learning with noise" % hits)
 
 
+def test_a_separate_head_is_left_out_of_training(ctx):
+    # FORMAT.md 4: with ncm_separate the network trains alone, exactly as without a head; the
+    # head still joins the scores. No growth (min_hidden = max_hidden): the check, which sees
+    # the head, then changes nothing.
+    check("ncm_separate" in str(raises(ValueError, tinycil.new, N_IN, path=None, ncm_separate=2)), "bad value")
+    runs = {}
+    for w, sep in ((0.0, 0), (3.0, 1), (3.0, 0)):
+        path = ctx["tmp"] + "/sep"
+        l = _new(ctx, path, min_hidden=8, ncm_weight=w, ncm_separate=sep)
+        for i, c in enumerate(CENTRES[:3]):
+            l.learn_class("c%d" % i, _blob(i, 15, c), verbose=False)
+        net = l.net
+        runs[w, sep] = ([l.B.get(W, r, j) for k, W in enumerate(net.W) for r in range(net.sizes[k + 1])
+                         for j in range(net.sizes[k])], l.scores(_blob(9, 1, CENTRES[2])[0]))
+        if sep:
+            m = tinycil.load(path, verbose=False, backend=ctx["backend"])
+            check(m.hp["ncm_separate"] == 1 and m.net.ncm_separate, "ncm_separate not saved")
+        rmtree(path)
+    check(runs[3.0, 1][0] == runs[0.0, 0][0], "a separate head changed the trained weights")
+    check(runs[3.0, 1][1] != runs[0.0, 0][1], "a separate head is not in the scores")
+    check(runs[3.0, 0][0] != runs[0.0, 0][0], "a head trained with the network left the weights alone")
+
+
 def test_load_sizes_the_workspace_for_max_samples(ctx):
     # a board that learns from a few samples per call loads with a smaller workspace
     path = ctx["tmp"] + "/maxs"

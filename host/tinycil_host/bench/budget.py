@@ -45,7 +45,7 @@ def learner_defaults(D, st, nf_out=None):
             break
     d = {"max_hidden": H, "min_hidden": 8, "grow_step": 8, "max_classes": n_classes,
          "lr": hp["lr"], "epochs": hp["epochs"], "distill_lr": hp["distill_lr"], "max_per_class": hp["max_per_class"],
-         "replay_noise": hp["replay_noise"], "ncm_weight": hp["ncm_weight"]}
+         "replay_noise": hp["replay_noise"], "ncm_weight": hp["ncm_weight"], "ncm_separate": hp["ncm_separate"]}
     return d, nf_out, nf
 
 

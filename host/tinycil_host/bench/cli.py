@@ -16,8 +16,8 @@ from . import report
 from .device import repeat_as_run
 from .headline import headline
 from .runs import joint_rule_runs, run_dataset
-from .settings import (ALL_DATASETS, CURVE_WIDTHS, FEATURE_CHOICES, GROW_STEPS, METHODS, MIN_HIDDENS, N_BASE, NOT_AVAILABLE,
-                       SELECTABLE, SWEEP_METHODS, TOLERANCES, BenchError)
+from .settings import (ALL_DATASETS, CURVE_WIDTHS, FEATURE_CHOICES, GROW_STEPS, INT_SELECTABLE, METHODS, MIN_HIDDENS,
+                       N_BASE, NOT_AVAILABLE, SELECTABLE, SWEEP_METHODS, TOLERANCES, BenchError)
 
 
 def add_arguments(p):
@@ -37,7 +37,7 @@ def add_arguments(p):
     p.add_argument("--base-per-class", type=int, default=300, help="training samples per base class (default 300)")
     p.add_argument("--new-per-class", type=int, default=50,
                    help="samples given to each learn_class call (default 50, at most 200)")
-    p.add_argument("--select", default="lr=0.2,0.5;epochs=10,20;replay_noise=0,0.5;ncm_weight=0.1,1,3",
+    p.add_argument("--select", default="lr=0.2,0.5;epochs=10,20;replay_noise=0,0.5;ncm_weight=0.3,1,3,10;ncm_separate=0,1",
                    help="hyperparameter grid chosen on the validation split ('none': board defaults)")
     p.add_argument("--device-repeat", default="digits",
                    help="data set repeated with the device code under MicroPython ('none' to skip)")
@@ -109,7 +109,7 @@ def _grid(text):
     try:
         for part in text.split(";"):
             k, v = part.split("=")
-            grid[k.strip()] = [int(x) if k.strip() == "epochs" else float(x) for x in v.split(",")]
+            grid[k.strip()] = [int(x) if k.strip() in INT_SELECTABLE else float(x) for x in v.split(",")]
     except ValueError:
         raise BenchError("--select looks like 'lr=0.2,0.5;epochs=10,20'")
     for k in grid:

@@ -37,7 +37,7 @@ def dequantize(scale, q):
 
 # ---- analytic FLOPs of the learner's work (FORMAT.md sections 4-7) -----------------
 def fit_flops(sizes, n_rows, epochs, batch, ncm=False, momentum=False):
-    """One `fit`: forward (F, the nearest-mean head's fixed logits included when on) + weight
+    """One `fit`: forward (F, the nearest-mean head's fixed logits included when it trains with the net) + weight
     gradients (F) + input gradients of every layer but the first (F - 2*n0*n1) per row,
     softmax/xent ~5 per output, and the update once per mini-batch (W -= lr G: 2 FLOPs per
     parameter; with momentum V = mu V - lr G; W += V: 4)."""
@@ -253,7 +253,8 @@ class _Counting:
 
         def fit(X, labels, weights, epochs, lr, mu, rng, log=None, noise=None, stored=None):
             if me.on:
-                me.train_flops += fit_flops(list(net.sizes), len(X), epochs, net.batch, net.ncm is not None, mu > 0)
+                me.train_flops += fit_flops(list(net.sizes), len(X), epochs, net.batch,
+                                            net.ncm is not None and not net.ncm_separate, mu > 0)
                 if noise is not None:  # a multiply-add per value of every noisy row, every epoch
                     me.train_flops += 2 * net.sizes[0] * noise[0] * epochs
             return fit0(X, labels, weights, epochs, lr, mu, rng, log, noise, stored)

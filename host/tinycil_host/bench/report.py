@@ -200,7 +200,8 @@ def markdown(results, plots, out):
       "random, herding, kNN) gets exactly this budget; NCM stores one mean per class (less); naive stores "
       "nothing; joint keeps every training row it saw (float32, shown for reference).")
     a("- **Validation, never test.** A stratified 20 %% validation split is carved from each training split "
-      "(`datasets.validation_split`). Choices made on it: learning rate, epochs, replay noise and the nearest-mean head's weight (grid `%s`, by the fixed "
+      "(`datasets.validation_split`). Choices made on it: learning rate, epochs, replay noise, the nearest-mean "
+      "head's weight and whether the head trains with the network (ncm_separate; grid `%s`, by the fixed "
       "network's final validation accuracy on order 0, then used by every network method), the front-end's "
       "output size for data sets with a front-end (%s PCA components, then at the chosen learning rate etc.: the "
       "one with the best final validation accuracy of the fixed network, mean of the first 3 class orders; every "
@@ -349,10 +350,10 @@ def _dataset(L, name, d, st):
     a("- replay budget at %s %%: %s bytes = %d samples of %d bytes; (the raw training set as int8 would be %s bytes)"
       % (key, bud, (bud or 0) // (info["n_features"] + 4), info["n_features"] + 4, _si(info["raw_int8_bytes"])))
     hp = info["hyper"]
-    a("- network: max_hidden %s, min_hidden %s, grow_step %s; lr %s, epochs %s, distill_lr %s, replay_noise %s, ncm_weight %s "
-      "(chosen on validation%s); base width after prepare's size search %s, growth target %s"
+    a("- network: max_hidden %s, min_hidden %s, grow_step %s; lr %s, epochs %s, distill_lr %s, replay_noise %s, ncm_weight %s, "
+      "ncm_separate %s (chosen on validation%s); base width after prepare's size search %s, growth target %s"
       % (hp["max_hidden"], hp["min_hidden"], hp["grow_step"], hp["lr"], hp["epochs"], hp.get("distill_lr"),
-         hp.get("replay_noise"), hp.get("ncm_weight"),
+         hp.get("replay_noise"), hp.get("ncm_weight"), hp.get("ncm_separate", 0),
          "" if info.get("selection") else ": no, board defaults", dep.get("base_hidden"),
          "%.3f" % dep["target"] if "target" in dep else "n/a"))
     if info.get("selection"):

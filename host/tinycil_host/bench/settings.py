@@ -16,7 +16,8 @@ METHODS = LEARNER_METHODS + ("knn", "ncm", "naive", "joint")
 SWEEP = (0.5, 1.0, 2.0)
 SWEEP_METHODS = ("ours", "fixed", "random", "herding", "knn")
 KNN_K = (1, 3, 5)
-SELECTABLE = ("lr", "epochs", "distill_lr", "replay_noise", "ncm_weight")
+SELECTABLE = ("lr", "epochs", "distill_lr", "replay_noise", "ncm_weight", "ncm_separate")
+INT_SELECTABLE = ("epochs", "ncm_separate")
 TOLERANCES = (0.02, 0.05, 0.1, 0.2, 0.4, 1.0)   # growth target = fixed base val. accuracy - tolerance
 GROW_STEPS = (8, 16)   # widening per growth step, chosen with the tolerance
 MIN_HIDDENS = (8, 16, 32)   # where prepare's size search starts (the narrowest base), chosen with them

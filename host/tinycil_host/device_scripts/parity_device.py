@@ -137,6 +137,15 @@ X2 = rd("update_x")
 rep = l.learn_class(cfg["learn_label"], [X2[i * ni:(i + 1) * ni] for i in range(cfg["update_n"])], verbose=False)
 out["update"] = dict((key, rep[key]) for key in ("accuracy", "hidden", "synthetic_samples", "held_out_kept",
                                                 "distill_loss", "updated"))
+l = None
+gc.collect()
+
+# the same learn_class with the nearest-mean head kept out of training (ncm_separate, FORMAT.md 4)
+l = tinycil.from_state(store.load_state(cfg["learner_apart"], log=None), path=W + "/dev_apart",
+                       backend=cfg.get("backend"))
+rep = l.learn_class(cfg["learn_label"], (X[i * ni:(i + 1) * ni] for i in range(cfg["learn_n"])), target=cfg["learn_target"],
+                    verbose=False, seed=cfg["learn_seed"])
+out["apart"] = dict((key, rep[key]) for key in ("accuracy", "hidden"))
 
 with open(W + "/output.json", "w") as f:
     json.dump(out, f)

@@ -62,6 +62,7 @@ class Learner:
         if prev != n_features:
             raise ValueError("front-end gives %d features, network takes %d" % (prev, n_features))
         self.net = Net(n_features, max_hidden, max_classes, n_layers, self.hp["batch"])
+        self.net.ncm_separate = self.hp["ncm_separate"] == 1
         self.net.set_hidden(min_hidden, self.rng)
         self.replay = Replay(n_features, memory_bytes, self.hp["max_per_class"])
         if self.replay.capacity < 1:

@@ -30,6 +30,7 @@ class Net:
         self._resize()
         self.reset_momentum()
         self.ncm = None   # (Q int8 means (C, nf), a (C,), b (C,)): the nearest-mean head (FORMAT.md 4)
+        self.ncm_separate = False  # True: fit trains the network without the head (FORMAT.md 4)
 
     @property
     def hidden(self):
@@ -168,6 +169,17 @@ class Net:
         return loss
 
     def fit(self, X, labels, weights, epochs, lr, mu, rng, log=None, noise=None, stored=None):
+        """_fit; with ncm_separate the nearest-mean head is left out while training (FORMAT.md 4):
+        the network learns alone, and the head joins its logits to predict and to check."""
+        head = self.ncm
+        if self.ncm_separate:
+            self.ncm = None
+        try:
+            return self._fit(X, labels, weights, epochs, lr, mu, rng, log, noise, stored)
+        finally:
+            self.ncm = head
+
+    def _fit(self, X, labels, weights, epochs, lr, mu, rng, log=None, noise=None, stored=None):
         """Shuffled mini-batch epochs over the rows of X; returns the last epoch's mean loss.
 
         The index list persists across epochs and is reshuffled each time, like the board's.
