@@ -39,8 +39,10 @@ parity: $(STAMP)
 readme: $(STAMP)
 	$(BIN)/python -m tinycil_host.transcript README.md
 
+# the two-class protocol (with the memory sweep and the device repeat), then B50: half the classes as base
 bench: $(STAMP)
 	$(BIN)/tinycil bench --out bench
+	$(BIN)/tinycil bench --base-classes half --sweep none --device-repeat none --out bench/b50
 
 bench-quick: $(STAMP)
 	$(BIN)/tinycil bench --quick --out $(OUT)/bench-quick

@@ -373,3 +373,25 @@ def test_front_end_fitted_on_unlabelled_rows_of_every_class():
     with pytest.raises(prepare.PrepareError, match="frontend_rows have 10 inputs"):
         prepare.prepare_learner(D, [0, 1], frontend_kind="pca", features=8, base_epochs=2,
                                 frontend_rows=everything[:, :10])
+
+
+def test_claims_hold_on_every_data_set_or_name_the_worst_margin():
+    from tinycil_host.bench.headline import headline
+
+    def run(acc, flops=100):
+        return {"summary": {"final_acc": {"mean": acc}, "inference_flops": {"mean": flops},
+                            "train_flops": {"mean": 1.0}}, "runs": [{"frontend_flops": 0}]}
+
+    def data(ours, fixed, ncm, herding, random, knn):
+        return {"info": {}, "runs": {"1.0": {"ours": run(ours, 40), "fixed": run(fixed), "ncm": run(ncm),
+                                             "herding": run(herding), "random": run(random), "knn": run(knn)}}}
+    res = {"datasets": {"a": data(0.80, 0.80, 0.70, 0.79, 0.78, 0.5), "b": data(0.60, 0.62, 0.63, 0.55, 0.55, 0.4)}}
+    claims = {c["claim"]: c for c in headline(res, {"memory_percent": 1.0})["claims"]}
+    fixed = claims["ours within 1 point of fixed on every data set"]
+    assert not fixed["met"] and abs(fixed["value"] + 2.0) < 1e-9 and abs(fixed["per_dataset_points"]["a"]) < 1e-9
+    ncm = claims["ours >= nearest class mean on every data set"]
+    assert not ncm["met"] and abs(ncm["value"] + 3.0) < 1e-9
+    assert claims["ours >= herding exemplars at equal bytes on every data set"]["met"]
+    assert claims["ours >= random exemplars at equal bytes on every data set"]["met"]
+    flops = claims["ours <= 43 % of fixed's inference FLOPs (trainable part, mean)"]
+    assert flops["met"] and abs(flops["value"] - 0.4) < 1e-9
