@@ -18,20 +18,16 @@ the two-layer fixed network. `ours` without undo is the benchmark's own table
     TINYCIL_DATA=../shared/data PYTHONPATH=host .venv/bin/python bench/experiments/growth_variants.py \
         --out bench/experiments [--dataset NAME ...]
 """
-import argparse
-import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
-from tinycil_host import datasets
 from tinycil_host import reference as ref
-from tinycil_host.bench import budget, protocol, select, settings
-from tinycil_host.bench.methods import LearnerMethod, NCMMethod
+from tinycil_host.bench import budget, select, settings
 
-HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import runner  # noqa: E402  (this folder's shared runner)
 
 
 class UndoLearner(ref.Learner):
@@ -75,24 +71,10 @@ class NoStallLearner(ref.Learner):
         return acc
 
 
-def run_orders(split, st, orders, method, hyper, nf_out, undo=False, learner_class=None):
-    """Mean final validation accuracy and inference FLOPs over the orders (select.validation_run,
-    with the undo (True) or no-stall ("no stall") learner, or any `learner_class`, swapped in).
-    method: a learner variant, or "ncm" (nearest class mean on the same features)."""
-    accs, flops = [], []
-    if undo:
-        learner_class = NoStallLearner if undo == "no stall" else UndoLearner
-    for order in orders:
-        base = protocol.Base(split, order, st["memory_percent"], st, hyper)
-        variant = "ours" if method == "ncm" else method
-        protocol.prepare_bases(base, split, st, nf_out, [variant])
-        if learner_class:
-            base.prepared[variant].__class__ = learner_class
-        runner = NCMMethod(base) if method == "ncm" else LearnerMethod(base, method)
-        r = protocol.run_protocol(runner, base, split.Xval, split.yval)
-        accs.append(r["final_acc"])
-        flops.append(r["inference_flops"])
-    return float(np.mean(accs)), float(np.mean(flops))
+def run_orders(split, st, orders, method, hyper, nf_out, undo=False):
+    """runner.run_orders with the undo (True) or no-stall ("no stall") learner swapped in."""
+    cls = (NoStallLearner if undo == "no stall" else UndoLearner) if undo else None
+    return runner.run_orders(split, st, orders, method, hyper, nf_out, cls)
 
 
 def widest_fitting(D, nf, hyper, st, n_layers):
@@ -108,11 +90,8 @@ def widest_fitting(D, nf, hyper, st, n_layers):
 
 
 def one_dataset(name, results, st):
-    info = results["datasets"][name]["info"]
-    hyper = dict(info["hyper"])
-    D = datasets.load(name)
-    _, nf_out, split = protocol.as_run(D, st, info)
-    orders = select.validation_orders(split, st)
+    su = runner.Setup(name, results, st)
+    info, hyper, D, nf_out, split, orders = su.info, su.hyper, su.D, su.nf_out, su.split, su.orders
     fixed_acc, fixed_flops = run_orders(split, st, orders, "fixed", hyper, nf_out)
     out = {"fixed": {"val_final_acc": fixed_acc, "inference_flops": fixed_flops, "max_hidden": hyper["max_hidden"]},
            "keep": info["target_selection"], "undo": [], "no_stall": []}
@@ -201,34 +180,7 @@ def report(res, meta):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--out", default=str(HERE))
-    p.add_argument("--results", default=str(HERE.parent / "results.json"))
-    p.add_argument("--dataset", action="append")
-    args = p.parse_args(argv)
-    from threadpoolctl import threadpool_limits
-    results = json.load(open(args.results))
-    m = results["meta"]
-    st = {"memory_percent": m["settings"]["memory_percent"], "base_per_class": m["settings"]["base_per_class"],
-          "new_per_class": m["settings"]["new_per_class"], "seed": m["settings"]["seed"],
-          "orders": m["settings"]["orders"], "sweep": m["settings"]["sweep"], "select": m["settings"]["select"]}
-    t0 = time.time()
-    res = {}
-    with threadpool_limits(1):
-        for name in args.dataset or list(results["datasets"]):
-            res[name] = one_dataset(name, results, st)
-            print("growth_variants: %s done (%.0f s)" % (name, time.time() - t0), flush=True)
-    import subprocess
-    commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True,
-                            cwd=HERE).stdout.strip()
-    meta = {"commit": commit, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            "seconds": time.time() - t0, "orders": min(st["orders"], settings.SELECT_ORDERS)}
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "growth_variants.json").write_text(json.dumps({"meta": meta, "datasets": res}, indent=1))
-    (out / "growth_variants.md").write_text(report(res, meta))
-    print("growth_variants: wrote %s" % (out / "growth_variants.md"))
-    return 0
+    return runner.main("growth_variants", __doc__, one_dataset, report, argv)
 
 
 if __name__ == "__main__":

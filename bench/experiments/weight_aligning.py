@@ -15,23 +15,15 @@ it, and NCM on the same features. Writes weight_aligning.md and weight_aligning.
     TINYCIL_DATA=../shared/data PYTHONPATH=host .venv/bin/python bench/experiments/weight_aligning.py \
         --out bench/experiments [--dataset NAME ...]
 """
-import argparse
-import json
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
-from tinycil_host import datasets
 from tinycil_host import reference as ref
-from tinycil_host.bench import protocol, select, settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from growth_variants import run_orders  # noqa: E402  (the same validation runner)
-
-HERE = Path(__file__).resolve().parent
+import runner  # noqa: E402  (this folder's shared runner)
 
 
 class WeightAligned(ref.Learner):
@@ -49,16 +41,13 @@ class WeightAligned(ref.Learner):
 
 
 def one_dataset(name, results, st):
-    info = results["datasets"][name]["info"]
-    hyper = dict(info["hyper"])
-    D = datasets.load(name)
-    _, nf_out, split = protocol.as_run(D, st, info)
-    orders = select.validation_orders(split, st)
+    su = runner.Setup(name, results, st)
+    split, orders, hyper, nf_out = su.split, su.orders, su.hyper, su.nf_out
     out = {}
     for key, method, cls in (("ours", "ours", None), ("ours_wa", "ours", WeightAligned),
                              ("fixed", "fixed", None), ("fixed_wa", "fixed", WeightAligned), ("ncm", "ncm", None)):
         try:
-            acc, flops = run_orders(split, st, orders, method, hyper, nf_out, learner_class=cls)
+            acc, flops = runner.run_orders(split, st, orders, method, hyper, nf_out, cls)
             out[key] = {"val_final_acc": acc, "inference_flops": flops}
         except (ValueError, ArithmeticError) as e:
             out[key] = {"error": str(e)[:200]}
@@ -89,31 +78,7 @@ def report(res, meta):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--out", default=str(HERE))
-    p.add_argument("--results", default=str(HERE.parent / "results.json"))
-    p.add_argument("--dataset", action="append")
-    args = p.parse_args(argv)
-    from threadpoolctl import threadpool_limits
-    results = json.load(open(args.results))
-    m = results["meta"]["settings"]
-    st = {k: m[k] for k in ("memory_percent", "base_per_class", "new_per_class", "seed", "orders", "sweep", "select")}
-    t0 = time.time()
-    res = {}
-    with threadpool_limits(1):
-        for name in args.dataset or list(results["datasets"]):
-            res[name] = one_dataset(name, results, st)
-            print("weight_aligning: %s done (%.0f s)" % (name, time.time() - t0), flush=True)
-    commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True,
-                            cwd=HERE).stdout.strip()
-    meta = {"commit": commit, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            "seconds": time.time() - t0, "orders": min(st["orders"], settings.SELECT_ORDERS)}
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "weight_aligning.json").write_text(json.dumps({"meta": meta, "datasets": res}, indent=1))
-    (out / "weight_aligning.md").write_text(report(res, meta))
-    print("weight_aligning: wrote %s" % (out / "weight_aligning.md"))
-    return 0
+    return runner.main("weight_aligning", __doc__, one_dataset, report, argv)
 
 
 if __name__ == "__main__":

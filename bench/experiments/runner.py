@@ -1,0 +1,76 @@
+"""What every experiment here shares: the validation runs over the benchmark's class orders
+(`run_orders`) and the command line that reads bench/results.json and writes NAME.md and
+NAME.json (`main`). Validation split only: an experiment never runs on test."""
+import argparse
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+
+from tinycil_host import datasets
+from tinycil_host.bench import protocol, select, settings
+from tinycil_host.bench.methods import LearnerMethod, NCMMethod
+
+HERE = Path(__file__).resolve().parent
+
+
+class Setup:
+    """One data set as the benchmark ran it: its info and chosen hyperparameters (results.json),
+    the data, the front-end size, the train/validation Split and the validation class orders."""
+
+    def __init__(self, name, results, st):
+        self.info = results["datasets"][name]["info"]
+        self.hyper = dict(self.info["hyper"])
+        self.D = datasets.load(name)
+        _, self.nf_out, self.split = protocol.as_run(self.D, st, self.info)
+        self.orders = select.validation_orders(self.split, st)
+
+
+def run_orders(split, st, orders, method, hyper, nf_out, learner_class=None):
+    """Mean final validation accuracy and inference FLOPs over the orders, with `learner_class`
+    (a subclass of the reference Learner) swapped in when given. method: a learner variant of
+    the benchmark, or "ncm" (nearest class mean on the same features)."""
+    accs, flops = [], []
+    for order in orders:
+        base = protocol.Base(split, order, st["memory_percent"], st, hyper)
+        variant = "ours" if method == "ncm" else method
+        protocol.prepare_bases(base, split, st, nf_out, [variant])
+        if learner_class:
+            base.prepared[variant].__class__ = learner_class
+        runner = NCMMethod(base) if method == "ncm" else LearnerMethod(base, method)
+        r = protocol.run_protocol(runner, base, split.Xval, split.yval)
+        accs.append(r["final_acc"])
+        flops.append(r["inference_flops"])
+    return float(np.mean(accs)), float(np.mean(flops))
+
+
+def main(name, doc, one_dataset, report, argv=None):
+    """Run one_dataset(name, results, st) for each data set of bench/results.json (or --dataset)
+    and write report(res, meta) to NAME.md, the results to NAME.json."""
+    p = argparse.ArgumentParser(description=doc.split("\n")[0])
+    p.add_argument("--out", default=str(HERE))
+    p.add_argument("--results", default=str(HERE.parent / "results.json"))
+    p.add_argument("--dataset", action="append")
+    args = p.parse_args(argv)
+    from threadpoolctl import threadpool_limits
+    results = json.load(open(args.results))
+    m = results["meta"]["settings"]
+    st = {k: m[k] for k in ("memory_percent", "base_per_class", "new_per_class", "seed", "orders", "sweep", "select")}
+    t0 = time.time()
+    res = {}
+    with threadpool_limits(1):
+        for ds in args.dataset or list(results["datasets"]):
+            res[ds] = one_dataset(ds, results, st)
+            print("%s: %s done (%.0f s)" % (name, ds, time.time() - t0), flush=True)
+    commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True,
+                            cwd=HERE).stdout.strip()
+    meta = {"commit": commit, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "seconds": time.time() - t0, "orders": min(st["orders"], settings.SELECT_ORDERS)}
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / (name + ".json")).write_text(json.dumps({"meta": meta, "datasets": res}, indent=1))
+    (out / (name + ".md")).write_text(report(res, meta))
+    print("%s: wrote %s" % (name, out / (name + ".md")))
+    return 0
