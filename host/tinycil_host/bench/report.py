@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .settings import FEATURE_CHOICES, N_BASE, SELECTABLE
+from .settings import FEATURE_CHOICES, N_BASE, SELECT_ORDERS, SELECTABLE
 
 LABELS = {
     "ours": "ours (distilled + growth)", "fixed": "fixed (distilled, max width)",
@@ -202,8 +202,8 @@ def markdown(results, plots, out):
     a("- **Validation, never test.** A stratified 20 %% validation split is carved from each training split "
       "(`datasets.validation_split`). Choices made on it: learning rate, epochs, replay noise, the nearest-mean "
       "head's weight and whether the head trains with the network (ncm_separate; grid `%s`, by the fixed "
-      "network's final validation accuracy on order 0, then used by every network method), the front-end's "
-      "output size for data sets with a front-end (%s PCA components, then at the chosen learning rate etc.: the "
+      "network's final validation accuracy, mean of the first %d class orders, then used by every network "
+      "method), the front-end's output size for data sets with a front-end (%s PCA components, then at the chosen learning rate etc.: the "
       "one with the best final validation accuracy of the fixed network, mean of the first 3 class orders; every "
       "method then works on those features, kNN and NCM included), `ours`' growth "
       "rule (the growth target's tolerance, the grow_step, 8 or 16, and min_hidden, the width prepare's size "
@@ -213,7 +213,7 @@ def markdown(results, plots, out):
       "(`prepare`'s size search on its own split of the base classes' training rows), and kNN's "
       "k (1/3/5). max_hidden is not tuned: it is the widest of 64/48/32/24/16 whose buffers fit 96 KB "
       "(device/FORMAT.md section 8), the fixed network's width." % (
-          st["select"] or "none: board defaults", "/".join(str(k) for k in FEATURE_CHOICES)))
+          st["select"] or "none: board defaults", SELECT_ORDERS, "/".join(str(k) for k in FEATURE_CHOICES)))
     a("- **FLOPs**: 2 per multiply-add. Inference: the trainable network of the final model (the frozen front-end "
       "is listed separately and is the same for every method). Training: everything the board does over the "
       "run's `learn_class` calls: forward + backward + momentum updates of every fit (including refits after "
@@ -357,7 +357,8 @@ def _dataset(L, name, d, st):
          "" if info.get("selection") else ": no, board defaults", dep.get("base_hidden"),
          "%.3f" % dep["target"] if "target" in dep else "n/a"))
     if info.get("selection"):
-        a("- selection trials (fixed network, order 0, validation accuracy): " + "; ".join(
+        a("- selection trials (fixed network, validation accuracy, mean of the first %d orders): "
+          % SELECT_ORDERS + "; ".join(
             " ".join("%s %g" % (k, t[k]) for k in SELECTABLE if k in t) + ": %.3f" % t["val_final_acc"] for t in info["selection"]))
     if info.get("feature_selection"):
         a("- front-end size (fixed network at the widest width that fits with that many features, mean final "

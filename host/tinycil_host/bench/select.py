@@ -13,22 +13,27 @@ from .settings import (CURVE_WIDTHS, FEATURE_CHOICES, GROW_STEPS, KNN_K, MIN_HID
 
 
 def select_hyper(split, st, defaults, nf_out, bar):
-    """lr, epochs and distill_lr of the fixed network (distilled replay), by final validation
-    accuracy of order 0 at the main memory budget; every network method then uses them."""
+    """The grid's settings (lr, epochs, replay noise, the head) of the fixed network (distilled
+    replay), by final validation accuracy, mean of the first SELECT_ORDERS class orders, at the
+    main memory budget, as the front-end size and the growth rule are chosen; every network
+    method then uses them."""
     grid = st["select"]
     if not grid:
         return dict(defaults), []
     keys = [k for k in SELECTABLE if k in grid]
     trials = []
-    order = split.order(0, st["seed"])
+    orders = validation_orders(split, st)
     for combo in itertools.product(*[grid[k] for k in keys]):
         hyper = dict(defaults, **dict(zip(keys, combo)))
-        base = Base(split, order, st["memory_percent"], st, hyper)
         t = dict(zip(keys, combo))
         try:
-            prepare_bases(base, split, st, nf_out, ["fixed"])
-            r = run_protocol(LearnerMethod(base, "fixed"), base, split.Xval, split.yval)
-            t.update(val_final_acc=r["final_acc"], val_avg_inc_acc=r["avg_inc_acc"])
+            rs = []
+            for order in orders:
+                base = Base(split, order, st["memory_percent"], st, hyper)
+                prepare_bases(base, split, st, nf_out, ["fixed"])
+                rs.append(run_protocol(LearnerMethod(base, "fixed"), base, split.Xval, split.yval))
+            t.update(val_final_acc=float(np.mean([r["final_acc"] for r in rs])),
+                     val_avg_inc_acc=float(np.mean([r["avg_inc_acc"] for r in rs])))
         except (ValueError, ArithmeticError) as e:
             t.update(val_final_acc=-1.0, val_avg_inc_acc=-1.0, error=str(e)[:200])
         trials.append(t)
