@@ -29,21 +29,17 @@ class Setup:
 
 
 def run_orders(split, st, orders, method, hyper, nf_out, learner_class=None):
-    """Mean final validation accuracy and inference FLOPs over the orders, with `learner_class`
-    (a subclass of the reference Learner) swapped in when given. method: a learner variant of
-    the benchmark, or "ncm" (nearest class mean on the same features)."""
-    accs, flops = [], []
-    for order in orders:
-        base = protocol.Base(split, order, st["memory_percent"], st, hyper)
-        variant = "ours" if method == "ncm" else method
-        protocol.prepare_bases(base, split, st, nf_out, [variant])
+    """Mean final validation accuracy and inference FLOPs over the orders (select.validation_runs),
+    with `learner_class` (a subclass of the reference Learner) swapped in when given. method: a
+    learner variant of the benchmark, or "ncm" (nearest class mean on the same features)."""
+    variant = "ours" if method == "ncm" else method
+
+    def make(base):
         if learner_class:
             base.prepared[variant].__class__ = learner_class
-        runner = NCMMethod(base) if method == "ncm" else LearnerMethod(base, method)
-        r = protocol.run_protocol(runner, base, split.Xval, split.yval)
-        accs.append(r["final_acc"])
-        flops.append(r["inference_flops"])
-    return float(np.mean(accs)), float(np.mean(flops))
+        return NCMMethod(base) if method == "ncm" else LearnerMethod(base, method)
+    rs, _ = select.validation_runs(split, st, orders, variant, hyper, nf_out, make)
+    return float(np.mean([r["final_acc"] for r in rs])), float(np.mean([r["inference_flops"] for r in rs]))
 
 
 def main(name, doc, one_dataset, report, argv=None):

@@ -27,6 +27,17 @@ class Split:
         self.nf = nf            # features the learner stores per replay sample
         self.Xtr, self.ytr, self.Xval, self.yval = datasets.validation_split(D.X_train, D.y_train, VAL_FRACTION, seed)
         self.n_train_full = len(D.y_train)
+        self.seed = seed
+        self._unlabelled = None
+
+    def unlabelled_rows(self):
+        """A seeded subsample of UNLABELLED_ROWS training rows of every class, labels dropped: what
+        a --frontend-fit unlabelled PCA sees (the PCA needs a few thousand rows, not the whole
+        split). Drawn once: every base of the run fits its front-end on the same rows."""
+        if self._unlabelled is None:
+            pick = np.random.default_rng(self.seed + 5).permutation(len(self.Xtr))[:UNLABELLED_ROWS]
+            self._unlabelled = self.Xtr[np.sort(pick)]
+        return self._unlabelled
 
     def order(self, k, seed):
         rng = np.random.default_rng(seed * 1000 + k)
@@ -56,11 +67,7 @@ class Base:
         self.base_X = {c: split.pick(c, st["base_per_class"], seed) for c in self.base_classes}
         self.new_X = {c: split.pick(c, st["new_per_class"], seed + 1) for c in self.new_classes}
         # "unlabelled": the front-end sees every class's training rows, without their labels
-        # (a seeded subsample: the PCA needs a few thousand rows, not the whole training split)
-        self.frontend_rows = None
-        if st.get("frontend_fit") == "unlabelled":
-            pick = np.random.default_rng(st["seed"] + 5).permutation(len(split.Xtr))[:UNLABELLED_ROWS]
-            self.frontend_rows = split.Xtr[np.sort(pick)]
+        self.frontend_rows = split.unlabelled_rows() if st.get("frontend_fit") == "unlabelled" else None
         self.n_inputs = D.n_features
         self.n_train_full = split.n_train_full
         self.n_classes = len(D.classes)

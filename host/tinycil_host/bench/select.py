@@ -27,11 +27,7 @@ def select_hyper(split, st, defaults, nf_out, bar):
         hyper = dict(defaults, **dict(zip(keys, combo)))
         t = dict(zip(keys, combo))
         try:
-            rs = []
-            for order in orders:
-                base = Base(split, order, st["memory_percent"], st, hyper)
-                prepare_bases(base, split, st, nf_out, ["fixed"])
-                rs.append(run_protocol(LearnerMethod(base, "fixed"), base, split.Xval, split.yval))
+            rs, _ = validation_runs(split, st, orders, "fixed", hyper, nf_out)
             t.update(val_final_acc=float(np.mean([r["final_acc"] for r in rs])),
                      val_avg_inc_acc=float(np.mean([r["avg_inc_acc"] for r in rs])))
         except (ValueError, ArithmeticError) as e:
@@ -119,17 +115,25 @@ def validation_orders(split, st):
     return [split.order(k, st["seed"]) for k in range(min(st["orders"], SELECT_ORDERS))]
 
 
+def validation_runs(split, st, orders, variant, h, nf_out, make=None):
+    """run_protocol's results on the validation split, one per class order, of the method
+    make(base) (default: the learner variant itself) on bases prepared as `variant` with
+    hyperparameters h; returns (results, the last base)."""
+    rs = []
+    for order in orders:
+        base = Base(split, order, st["memory_percent"], st, h)
+        prepare_bases(base, split, st, nf_out, [variant])
+        method = make(base) if make else LearnerMethod(base, variant)
+        rs.append(run_protocol(method, base, split.Xval, split.yval))
+    return rs, base
+
+
 def validation_run(split, st, orders, method, h, nf_out):
     """(mean final validation accuracy, mean inference FLOPs, growth target) of `method` with
     hyperparameters h over the class orders."""
-    accs, flops = [], []
-    for order in orders:
-        base = Base(split, order, st["memory_percent"], st, h)
-        prepare_bases(base, split, st, nf_out, [method])
-        r = run_protocol(LearnerMethod(base, method), base, split.Xval, split.yval)
-        accs.append(r["final_acc"])
-        flops.append(r["inference_flops"])
-    return float(np.mean(accs)), float(np.mean(flops)), base.prepared[method].target
+    rs, base = validation_runs(split, st, orders, method, h, nf_out)
+    return (float(np.mean([r["final_acc"] for r in rs])), float(np.mean([r["inference_flops"] for r in rs])),
+            base.prepared[method].target)
 
 
 def width_curve(split, st, hyper, nf_out, target_trials, bar):
