@@ -373,6 +373,8 @@ def test_front_end_fitted_on_unlabelled_rows_of_every_class():
     with pytest.raises(prepare.PrepareError, match="frontend_rows have 10 inputs"):
         prepare.prepare_learner(D, [0, 1], frontend_kind="pca", features=8, base_epochs=2,
                                 frontend_rows=everything[:, :10])
+    with pytest.raises(prepare.PrepareError, match="64 inputs get no front-end: pass --frontend pca"):
+        prepare.prepare_learner(D, [0, 1], base_epochs=2, frontend_rows=everything)
 
 
 def test_claims_hold_on_every_data_set_or_name_the_worst_margin():

@@ -184,6 +184,9 @@ def prepare_learner(dataset="digits", base_classes=(0, 1), out=None, *, max_hidd
     kind = frontend_kind
     if kind == "auto":
         kind = "pca" if ds.n_features > frontend.AUTO_ABOVE else "none"
+    if frontend_rows is not None and kind != "pca":
+        raise PrepareError("rows to fit the front-end on were given, but %d inputs get no front-end: "
+                           "pass --frontend pca" % ds.n_features)
     fit_rows = X_tr if frontend_rows is None else np.asarray(frontend_rows, dtype=np.float32)
     if kind == "pca" and fit_rows.shape[1:] != X_tr.shape[1:]:
         raise PrepareError("frontend_rows have %d inputs, the data set %d" % (fit_rows.shape[1], X_tr.shape[1]))
