@@ -15,6 +15,7 @@ FILES = (
     "_int8.py",
     "_pure.py",
     "_ulab.py",
+    "alloc.py",
     "backend.py",
     "distill.py",
     "forget.py",

@@ -8,6 +8,7 @@ from array import array
 from math import exp, log
 
 from ._int8 import relu_dots, rows_times
+from .alloc import zeroed
 from .limits import CHUNK
 from .replay import quantize_into
 
@@ -111,20 +112,24 @@ _nz = {}
 
 
 def _nonzero(x, n):
-    # (indices of the nonzero values of x[0..n-1], how many), in a cached array: a zero adds
+    # the indices of the nonzero values of x[0..n-1], as a view to iterate: a zero adds
     # nothing to a dot product, and inputs are often zero (48 % of digits' pixels, about half
     # of every ReLU layer's outputs), so the kernels below skip them. The sums are the same.
-    nz = _nz.get(n)
-    if nz is None:
-        nz = _nz[n] = array("H", bytes(2 * n))
+    # Iterating the view gives each index without the loop counter and lookup of
+    # `for t in range(k): j = nz[t]`: a third fewer bytecodes per multiply-add.
+    c = _nz.get(n)
+    if c is None:
+        nz = zeroed("H", n)
+        c = _nz[n] = (nz, memoryview(nz))
+    nz, view = c
     if _nonzero_f32 is not None:  # machine code: the same indices at a fraction of the cost
-        return nz, _nonzero_f32(x, n, nz)  # pyright: ignore[reportArgumentType] (an array is a ptr16)
+        return view[:_nonzero_f32(x, n, nz)]  # pyright: ignore[reportArgumentType] (an array is a ptr16)
     k = 0
     for j in range(n):
         if x[j] != 0.0:
             nz[k] = j
             k += 1
-    return nz, k
+    return view[:k]
 
 
 def linear(X, W, b, Y, m, n_in, n_out, relu):
@@ -134,12 +139,11 @@ def linear(X, W, b, Y, m, n_in, n_out, relu):
     for r in range(m):
         x = X.r[r]
         y = Y.r[r]
-        nz, k = _nonzero(x, n_in)
+        nz = _nonzero(x, n_in)
         for i in range(n_out):
             w = wr[i]
             s = ba[i] if ba is not None else 0.0
-            for t in range(k):
-                j = nz[t]
+            for j in nz:
                 s += w[j] * x[j]
             if relu and s < 0.0:
                 s = 0.0
@@ -155,15 +159,14 @@ def sgd_linear(W, V, b, Vb, X, dY, m, n_in, n_out, lr, mu):
         for r in range(m):
             x = X.r[r]
             dy = dY.r[r]
-            nz, k = _nonzero(x, n_in)
+            nz = _nonzero(x, n_in)
             for i in range(n_out):
                 d = lr * dy[i]
                 if d == 0.0:
                     continue
                 bb[i] -= d
                 w = W.r[i]
-                for t in range(k):
-                    j = nz[t]
+                for j in nz:
                     w[j] -= d * x[j]
         return
     vb = Vb.r[0]
@@ -175,15 +178,14 @@ def sgd_linear(W, V, b, Vb, X, dY, m, n_in, n_out, lr, mu):
     for r in range(m):
         x = X.r[r]
         dy = dY.r[r]
-        nz, k = _nonzero(x, n_in)
+        nz = _nonzero(x, n_in)
         for i in range(n_out):
             d = lr * dy[i]
             if d == 0.0:
                 continue
             vb[i] -= d
             v = V.r[i]
-            for t in range(k):
-                j = nz[t]
+            for j in nz:
                 v[j] -= d * x[j]
     bb = b.r[0]
     for i in range(n_out):
@@ -367,12 +369,11 @@ def linear_q(X, P, p0, a, b, Y, m, nf, n):
     for r in range(m):
         x = X.r[r]
         y = Y.r[r]
-        nz, k = _nonzero(x, nf)
+        nz = _nonzero(x, nf)
         for c in range(n):
             o = (p0 + c) * nf
             s = 0.0
-            for t in range(k):
-                j = nz[t]
+            for j in nz:
                 s += x[j] * P[o + j]
             y[c] += aa[c] * s + bb[c]
 
@@ -398,7 +399,7 @@ def col_range_q(P, p0, n, nf, sc, lo, hi):
 # ---- herding and the class statistics over int8 rows --------------------------------------
 def herding_work(nf):
     # the herding kernel's scratch: class mean, running sum, one row, in doubles like the host
-    return tuple(array("d", bytes(8 * nf)) for _ in range(3))
+    return tuple(zeroed("d", nf) for _ in range(3))
 
 
 def herding(P, p0, n, sc, nf, k, work):
@@ -458,9 +459,11 @@ def mean_sq(P, p0, n, sc, nf, mean):
 
 # ---- front-end weights (int8, inference only) --------------------------------------------
 def int8_matrix(data, rows, cols):
-    # data: bytes-like of rows*cols signed bytes (front-end weights stay int8 in RAM);
-    # array() copies a buffer's raw bytes, so no temporary copy is made
-    return array("b", data)
+    # data: rows*cols signed bytes (front-end weights stay int8 in RAM). An int8 array is
+    # store_read's own copy, kept as it is; bytes are copied raw (no temporary)
+    if isinstance(data, (bytes, bytearray)):
+        return array("b", data)
+    return data
 
 
 def int8_buffer(Wq):
@@ -470,7 +473,7 @@ def int8_buffer(Wq):
 
 def int8_scratch(n):
     # n signed bytes to read front-end rows from a file into (readinto fills it in place)
-    return array("b", bytes(n))
+    return zeroed("b", n)
 
 
 def int8_view(buf, rows, cols):

@@ -6,6 +6,8 @@
 # (a board's heap has few large free blocks).
 from array import array
 
+from .alloc import zeroed
+
 from ulab import numpy as np
 
 from ._int8 import relu_dots, rows_times
@@ -51,7 +53,7 @@ def put(M, i, j, v):
 def float_row(n):
     # (a float array of n values, a 1 x n matrix sharing its memory): Python writes the array
     # fast, the kernels read the matrix; its items are the build's float (float64 on some hosts)
-    buf = array("d" if _WIDE else "f", bytes((8 if _WIDE else 4) * n))
+    buf = zeroed("d" if _WIDE else "f", n)
     return buf, np.frombuffer(buf, dtype=np.float).reshape((1, n))
 
 
@@ -89,7 +91,7 @@ def fill_uniform(M, r0, r1, c0, c1, rng, scale):
     n = c1 - c0
     if n <= 0:
         return
-    buf = array("d" if _WIDE else "f", bytes((8 if _WIDE else 4) * n))
+    buf = zeroed("d" if _WIDE else "f", n)
     for i in range(r0, r1):
         for j in range(n):
             buf[j] = rng.uniform() * scale
@@ -328,7 +330,7 @@ def int8_buffer(Wq):
 
 def int8_scratch(n):
     # n bytes to read front-end rows from a file into; int8_view shares them
-    return array("b", bytes(n))
+    return zeroed("b", n)
 
 
 def int8_view(buf, rows, cols):

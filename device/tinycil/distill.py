@@ -5,7 +5,7 @@
 # already a representative subset (the replay set shrinks by prefixes).
 # The real samples are int8 rows of the learner's pool; the random layer is int8 too
 # (FORMAT.md 5), so the real side is integer arithmetic.
-from array import array
+from .alloc import zeroed
 
 from .limits import CHUNK
 from .rng import init_scale
@@ -30,17 +30,17 @@ class Distiller:
         self.embed_dim = embed_dim
         self.max_syn = max_syn
         ch = min(CHUNK, embed_dim)
-        self.E = array("b", bytes(ch * n_feat))     # one chunk of the random layer
-        self.Sq = array("b", bytes(max_syn * n_feat))  # the synthetic rows as int8, per iteration
-        self.ss = array("f", bytes(4 * max_syn))
-        self.dq = array("b", bytes(max_syn * ch))   # a chunk's gradient rows as int8
-        self.ds = array("f", bytes(4 * max_syn))
+        self.E = zeroed("b", ch * n_feat)     # one chunk of the random layer
+        self.Sq = zeroed("b", max_syn * n_feat)  # the synthetic rows as int8, per iteration
+        self.ss = zeroed("f", max_syn)
+        self.dq = zeroed("b", max_syn * ch)   # a chunk's gradient rows as int8
+        self.ds = zeroed("f", max_syn)
         # integer activations of the real rows (all of a call's training rows at once) or the synthetic ones
-        self.h = array("i", bytes(4 * max(max_real, max_syn) * ch))
+        self.h = zeroed("i", max(max_real, max_syn) * ch)
         self.max_real = max_real
-        self.g = array("i", bytes(4 * max_syn * n_feat))          # integer gradient rows
-        self.mT = array("f", bytes(4 * ch))   # the chunk's mean embeddings and their difference
-        self.d = array("f", bytes(4 * ch))
+        self.g = zeroed("i", max_syn * n_feat)          # integer gradient rows
+        self.mT = zeroed("f", ch)   # the chunk's mean embeddings and their difference
+        self.d = zeroed("f", ch)
         self.G = B.zeros(max_syn, n_feat)
         self.V = B.zeros(max_syn, n_feat) if momentum else None
         self.lo = B.zeros(1, n_feat)

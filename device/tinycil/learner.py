@@ -5,7 +5,7 @@
 # exactly as they were.
 import gc
 import time
-from array import array
+from .alloc import zeroed
 
 from . import backend as _backend
 from . import store
@@ -88,14 +88,15 @@ class Learner:
         B = self.B
         # the row pool is the one large block: take it while the heap is least fragmented
         self.replay = Replay(B, n_features, memory_bytes, self.hp["max_per_class"], max_classes)
+        self.max_classes = max_classes
+        self.max_samples = max_samples
+        self._ws: "_Workspace | None" = None  # learn_class's workspace: see _workspace()
+        if preallocate:  # its rows are the next largest block: before the net's many small ones
+            self._workspace()
         self.net = Net(B, n_features, max_hidden, max_classes, n_layers, self.hp["batch"], self.hp["momentum"] > 0)
         self.net.ncm_separate = self.hp["ncm_separate"] == 1
         self._ncm_a = B.zeros(1, max_classes)  # the nearest-mean head's per-class scale and offset
         self._ncm_b = B.zeros(1, max_classes)
-        self.max_samples = max_samples
-        self._ws: "_Workspace | None" = None  # learn_class's workspace: see _workspace()
-        if preallocate:  # beside the net, before anything fragments the heap
-            self._workspace()
         self._frontend = None
         widest = 0
         if frontend:
@@ -465,7 +466,7 @@ class Learner:
         does, and after a failed call that had to drop them, the next one."""
         if self._ws is None:
             # built whole and kept only when all of it fits: a MemoryError frees it all
-            self._ws = _Workspace(self.B, self.n_features, self.max_samples, self.hp, self.net.caps[-1],
+            self._ws = _Workspace(self.B, self.n_features, self.max_samples, self.hp, self.max_classes,
                                   self.replay.capacity)
         return self._ws
 
@@ -498,7 +499,7 @@ class Learner:
             self.net.ncm = None
             return
         beta = w / (2.0 * self.ncm_var)
-        buf = self._ws.buf if self._ws is not None else array("f", bytes(4 * self.n_features))
+        buf = self._ws.buf if self._ws is not None else zeroed("f", self.n_features)
         for c in range(len(self.classes)):
             row = rp.mean_row(c)
             rp.values(row, buf)
@@ -608,6 +609,9 @@ class _Workspace:
     index tables, a row of floats, a parked int8 row and, with replay noise, its table."""
 
     def __init__(self, B, nf, S, hp, C, cap):
+        # the call's samples, and an updated class's distilled rows (at most max_per_class - 1):
+        # the largest block, taken first
+        self.X = Rows(B, nf, S + max(0, hp["max_per_class"] - 1))
         ve = hp["val_every"]
         # a class never distils more rows than one call trains on, nor more than its quota allows
         most = max(train_rows(S, ve), train_rows(min(S, 2 * ve - 1), ve))
@@ -620,17 +624,15 @@ class _Workspace:
             from . import noise as nz
             order_rows = nz.order_rows(cap, S, C)
             self.noise = nz.table(nf)
-        self.order = array("H", bytes(2 * order_rows))  # no list grows mid-call
-        self.rows = array("H", bytes(2 * (C + cap + S)))
-        self.lab = array("H", bytes(2 * (C + cap + S)))
-        self.pred = array("H", bytes(2 * (C + cap + S)))
-        self.buf = array("f", bytes(4 * nf))
-        self.buf2 = array("f", bytes(4 * nf))
-        self.park = array("b", bytes(nf))
-        self.gi = array("H", bytes(2 * hp["batch"]))  # a batch's rows to gather, and their scales
-        self.gs = array("f", bytes(4 * hp["batch"]))
-        # the call's samples, and an updated class's distilled rows (at most max_per_class - 1)
-        self.X = Rows(B, nf, S + max(0, hp["max_per_class"] - 1))
+        self.order = zeroed("H", order_rows)  # no list grows mid-call
+        self.rows = zeroed("H", C + cap + S)
+        self.lab = zeroed("H", C + cap + S)
+        self.pred = zeroed("H", C + cap + S)
+        self.buf = zeroed("f", nf)
+        self.buf2 = zeroed("f", nf)
+        self.park = zeroed("b", nf)
+        self.gi = zeroed("H", hp["batch"])  # a batch's rows to gather, and their scales
+        self.gs = zeroed("f", hp["batch"])
 
 
 def _reverse(gi, gs, bl, bw, lo, hi):
@@ -671,7 +673,7 @@ def _check_path(path):
 
 def _vector(name, v, n):
     """n float32 values from one number or a sequence of n."""
-    out = array("f", bytes(4 * n))
+    out = zeroed("f", n)
     if isinstance(v, (int, float)):
         for j in range(n):
             out[j] = v

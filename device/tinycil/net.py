@@ -2,7 +2,7 @@
 # head's fixed logits (FORMAT.md 4). Every buffer is allocated once at its maximum size
 # (max_hidden, max_classes, batch), so memory is known up front and growing allocates
 # nothing; the kernels work on the active top-left block of each matrix.
-from array import array
+from .alloc import zeroed
 
 from .limits import LOSS_LIMIT  # an epoch's mean loss at or above it is divergence (FORMAT.md 4)
 from .rng import init_scale
@@ -47,7 +47,7 @@ class Net:
         self.Xb = B.zeros(batch, n_features)  # mini-batch input rows
         self.bl = [0] * batch      # labels and weights of one mini-batch
         self.bw = [0.0] * batch
-        self._lse = array("f", bytes(4 * batch))  # per-row log-sum-exp of a batch
+        self._lse = zeroed("f", batch)  # per-row log-sum-exp of a batch
         self.ncm: "tuple | None" = None  # (pool view, first mean row, a, b): the nearest-mean head (FORMAT.md 4)
         self.ncm_separate = False  # True: fit trains the network without the head (FORMAT.md 4)
 

@@ -2,7 +2,7 @@
 # MAX_REPEATS times per epoch, each time with a fresh window of a noise table added.
 # Imported only by learners with replay_noise > 0, so the others do not carry this code.
 import math
-from array import array
+from .alloc import zeroed
 
 from .limits import MAX_REPEATS, NOISE_WINDOWS
 
@@ -22,7 +22,7 @@ def order_rows(cap, max_samples, max_classes):
 
 
 def table(nf):
-    return array("f", bytes(4 * (NOISE_WINDOWS + nf - 1)))
+    return zeroed("f", NOISE_WINDOWS + nf - 1)
 
 
 def refill(t, rng):

@@ -6,6 +6,8 @@
 # share (distillation orders them so a prefix is representative). No class is dropped.
 from array import array
 
+from .alloc import zeroed
+
 SCALE_BYTES = 4  # float32 scale stored with every sample
 
 
@@ -64,8 +66,8 @@ class Rows:
         self.B = B
         self.n_feat = n_feat
         self.rows = rows
-        self.q = array("b", bytes(n_feat * rows))
-        self.scale = array("f", bytes(4 * rows))
+        self.q = zeroed("b", n_feat * rows)
+        self.scale = zeroed("f", rows)
         self.view = B.pool_view(self.q, rows, n_feat) if rows else None
 
     def put(self, row, values):
@@ -102,8 +104,8 @@ class Replay(Rows):
         self.max_per_class = max_per_class
         self.capacity = budget_bytes // sample_bytes(n_feat)
         Rows.__init__(self, B, n_feat, self.capacity + max_classes)
-        self.cls = array("H", bytes(2 * self.capacity))   # class of each replay sample
-        self.counts = array("I", bytes(4 * max_classes))  # real samples behind each mean
+        self.cls = zeroed("H", self.capacity)   # class of each replay sample
+        self.counts = zeroed("I", max_classes)  # real samples behind each mean
         self.n = 0        # replay samples
         self.n_means = 0  # classes (each has a mean)
 

@@ -3,6 +3,8 @@
 # ulab's own generator differs from NumPy's, so neither is used for anything that
 # must agree across runtimes.
 from array import array
+
+from .alloc import zeroed
 from math import sqrt
 from struct import pack_into
 
@@ -59,7 +61,7 @@ class Rng:
                 buf[i + j] = _tail[j]
 
 
-_tail = array("b", bytes(4))
+_tail = zeroed("b", 4)
 _state = array("I", [0])
 try:
     from ._viper import xorshift_bytes as _xorshift_bytes

@@ -91,6 +91,13 @@ class _Writer:
         self.raw(tag + struct.pack("<I", len(payload)))
         self.raw(payload)
 
+    def f32(self, values):
+        # as float32, at most 64 values (256 bytes) a write: a board's heap late in a session
+        # is full of small holes, and one block as large as 784 inputs' scaling may not be there
+        n = len(values)
+        for i in range(0, n, 64):
+            self.raw(_f32(values[i:min(n, i + 64)]))
+
 
 def _f32(values):
     from array import array
@@ -108,18 +115,18 @@ def write_dense(w, n_out, n_in, row, bias, encoding):
     w.raw(b"DENS" + struct.pack("<I", dense_size(n_out, n_in, encoding)))
     w.raw(struct.pack("<HHBB", n_out, n_in, encoding, 0))
     if encoding == ENC_INT8:
-        from array import array
+        from .alloc import zeroed
         from .replay import quantize_into
         scales = []
-        q = array("b", bytes(n_in))
+        q = zeroed("b", n_in)
         for i in range(n_out):
             scales.append(quantize_into(row(i), n_in, q, 0))
             w.raw(q)
         w.raw(_f32(scales))
     else:
         for i in range(n_out):
-            w.raw(_f32(row(i)))
-    w.raw(_f32(bias))
+            w.f32(row(i))
+    w.f32(bias)
 
 
 def write(path, state, encoding=ENC_F32, release=None):
@@ -179,7 +186,9 @@ def write_to(f, state, encoding=ENC_F32):
         names.extend(struct.pack("<B", len(b)))
         names.extend(b)
     w.chunk(b"CLAS", names)
-    w.chunk(b"SCAL", _f32(state["offset"]) + _f32(state["scale"]))
+    w.raw(b"SCAL" + struct.pack("<I", 8 * len(state["offset"])))
+    w.f32(state["offset"])
+    w.f32(state["scale"])
     fr = state.get("frontend")
     if fr:
         # streamed piece by piece: the weights can be most of the file, and a board
@@ -195,8 +204,8 @@ def write_to(f, state, encoding=ENC_F32):
                 qbytes(w.raw)
             else:
                 w.raw(qbytes)
-            w.raw(_f32(scales))
-            w.raw(_f32(bias))
+            w.f32(scales)
+            w.f32(bias)
     for n_out, n_in, row, bias in state["dense"]:
         write_dense(w, n_out, n_in, row, bias, encoding)
     rp = state["replay"]

@@ -3,6 +3,8 @@
 import struct
 from array import array
 
+from .alloc import zeroed
+
 from .limits import MAX_LABEL_BYTES
 from .store import (BACKUP, ENC_F32, ENC_INT8, FILE, HEAD, HEAD_V2, HYPR, HYPR_V1, HYPR_V2, HYPR_V3, KIND_LEARNER,
                     MAGIC, VERSION, FormatError, _STRUCT_ERROR, _crc, _floats, dense_size, exists, join, mean_rows,
@@ -43,6 +45,9 @@ class _Image:
     def crc(self, pos, n):
         return _crc(self.m[pos:pos + n])
 
+    def read_int8(self, pos, n):
+        return bytes(self.m[pos:pos + n])  # the learner copies it (the image may go)
+
 
 class _File:
     """An open learner file as a source for _parse: each chunk is read on its own (never the
@@ -59,6 +64,18 @@ class _File:
         except MemoryError:
             raise FormatError("%s: a chunk of %d bytes does not fit in free RAM (not a learner this "
                               "board can hold)" % (self.name, n))
+        self.f.seek(pos)
+        if self.f.readinto(buf) != n:
+            raise FormatError("%s: file changed while being read" % self.name)
+        return buf
+
+    def read_int8(self, pos, n):
+        """n bytes at pos as an int8 array the learner can keep as it is (no second copy)."""
+        try:
+            buf = zeroed("b", n)
+        except MemoryError:
+            raise FormatError("%s: %d bytes of front-end weights do not fit in free RAM (load it with "
+                              "frontend_in_ram=False)" % (self.name, n))
         self.f.seek(pos)
         if self.f.readinto(buf) != n:
             raise FormatError("%s: file changed while being read" % self.name)
@@ -119,14 +136,16 @@ def _one(chunks, tag, name):
     return v[0]
 
 
-def _frontend(src, chunks, name):
+def _frontend(src, chunks, name, lazy):
     """The FRNT layers as (q, n_out, n_in, relu, scales, bias). q is the int8 weights' bytes,
-    or, for a chunk left in the file (lazy), their position in it: the board then reads them
-    from the file as it computes (FORMAT.md 8), and never holds them."""
+    or, when `lazy`, their position in the file: the board then reads them from the file as
+    it computes (FORMAT.md 8), and never holds them. The chunk is always left in the file by
+    _parse: held, each layer's weights are then read into one exact block, instead of the
+    whole chunk, a slice of it and a copy of that (three blocks as large as the weights)."""
     fr = []
-    for p in chunks.get(b"FRNT", []):
-        at, n = p if isinstance(p, tuple) else (None, len(p))
-        read = (lambda o, k: src.read(at + o, k)) if at is not None else (lambda o, k: p[o:o + k])
+    for at, n in chunks.get(b"FRNT", []):
+        def read(o, k):
+            return src.read(at + o, k)
         if n < 2:
             raise FormatError("%s: FRNT chunk length" % name)
         (nl,) = struct.unpack_from("<H", read(0, 2), 0)
@@ -139,7 +158,7 @@ def _frontend(src, chunks, name):
             nq = n_out * n_in
             if pos + nq + 8 * n_out > n:
                 raise FormatError("%s: FRNT chunk length" % name)
-            q = at + pos if at is not None else bytes(read(pos, nq))
+            q = at + pos if lazy else src.read_int8(at + pos, nq)
             pos += nq
             sb = read(pos, 8 * n_out)
             scales = _floats(sb, 0, n_out)
@@ -156,8 +175,8 @@ def decode(data, name="<bytes>"):
     return _decode(_Image(data), name)
 
 
-def _decode(src, name, lazy=()):
-    chunks = _parse(src, name, lazy)
+def _decode(src, name, lazy_frontend=False):
+    chunks = _parse(src, name, (b"FRNT",))
     st = {}
     try:
         ver = src.read(4, 1)[0]
@@ -186,7 +205,7 @@ def _decode(src, name, lazy=()):
             raise FormatError("%s: SCAL chunk length" % name)
         st["offset"] = _f32_array(p, 0, n_inputs)  # not lists: a float object per value
         st["scale"] = _f32_array(p, 4 * n_inputs, n_inputs)
-        st["frontend"] = _frontend(src, chunks, name)
+        st["frontend"] = _frontend(src, chunks, name, lazy_frontend)
         dense = []
         for p in chunks.get(b"DENS", []):
             n_out, n_in, enc, _pad = struct.unpack_from("<HHBB", p, 0)
@@ -226,8 +245,8 @@ def _means(chunks, name, ver, st):
     k = len(st["classes"])
     p = bytearray(4 + k * (8 + nf))
     struct.pack_into("<HH", p, 0, k, nf)
-    acc = array("f", bytes(4 * nf))
-    q = array("b", bytes(nf))
+    acc = zeroed("f", nf)
+    q = zeroed("b", nf)
     for c in range(k):
         cnt = 0
         for j in range(nf):
@@ -341,7 +360,7 @@ def read_state(p, lazy_frontend=False):
     """Decode the learner file p, read chunk by chunk. With lazy_frontend the front-end's
     weights stay in the file (st["file"] names it, their positions are in st["frontend"])."""
     with open(p, "rb") as f:
-        st = _decode(_File(f, p), p, (b"FRNT",) if lazy_frontend else ())
+        st = _decode(_File(f, p), p, lazy_frontend)
     st["file"] = p
     return st
 
