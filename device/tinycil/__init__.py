@@ -5,6 +5,8 @@
     l.learn_class("clap", samples)
     l.predict(x)
 """
+import gc
+
 from . import store
 from .state import apply
 from .learner import Learner
@@ -36,8 +38,12 @@ def load(path=DEFAULT_PATH, *, backend=None, verbose=True, preallocate=True, fro
     learn_class call takes (fewer, less RAM). A frozen front-end's weights are read from
     the file as features are computed (1 KB at a time); frontend_in_ram=True holds them
     in RAM instead: faster, and as many bytes as the weights."""
+    gc.collect()  # the state's small objects then go into the lowest holes, not across the heap
     st = store.load_state(path, log=print if verbose else None, lazy_frontend=not frontend_in_ram)
-    return from_state(st, path=path, backend=backend, preallocate=preallocate, max_samples=max_samples)
+    try:  # the learner's buffers are made first, then filled from the file row by row
+        return from_state(st, path=path, backend=backend, preallocate=preallocate, max_samples=max_samples)
+    finally:
+        store.release(st)
 
 
 def from_state(st, path=None, backend=None, preallocate=True, max_samples=MAX_SAMPLES):

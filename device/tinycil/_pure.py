@@ -40,10 +40,13 @@ class Mat:
     def __init__(self, rows, cols):
         self.rows = rows
         self.cols = cols
-        z = _zero_row(cols)
         r: list = [None] * rows  # sized at once: a growing list would leave its old copies as holes
-        for i in range(rows):
-            r[i] = array("f", z)
+        if rows == 1:  # nothing to share a zero row with: the input row alone is 3 KB at 784 inputs
+            r[0] = zeroed("f", cols)
+        else:
+            z = _zero_row(cols)
+            for i in range(rows):
+                r[i] = array("f", z)
         self.r = r
 
 

@@ -86,7 +86,17 @@ class Learner:
         if memory_bytes < sample_bytes(n_features):
             raise ValueError("memory_bytes=%d cannot hold one sample of %d bytes" % (memory_bytes, sample_bytes(n_features)))
         B = self.B
-        # the row pool is the one large block: take it while the heap is least fragmented
+        # from a collected heap: the allocator takes the lowest hole that fits, so the buffers
+        # then pack from the bottom instead of landing between garbage that is freed later
+        gc.collect()
+        # the input row (a float array the checks write fast, and the backend's 1-row matrix
+        # over it; it also takes every second front-end layer's output), then, with a front-end,
+        # the other layers' outputs: only the first needs n_inputs (12 KB of floats at 3072
+        # inputs). Beside the input scaling, before anything fragments the heap.
+        widest = max([layer[1] for layer in frontend]) if frontend else 0
+        self._xin, self._x = B.float_row(max(n_inputs, n_features, widest))
+        self._y = B.zeros(1, max(n_features, widest)) if frontend else None
+        # the row pool is the largest block: take it while the heap is least fragmented
         self.replay = Replay(B, n_features, memory_bytes, self.hp["max_per_class"], max_classes)
         self.max_classes = max_classes
         self.max_samples = max_samples
@@ -98,16 +108,9 @@ class Learner:
         self._ncm_a = B.zeros(1, max_classes)  # the nearest-mean head's per-class scale and offset
         self._ncm_b = B.zeros(1, max_classes)
         self._frontend = None
-        widest = 0
         if frontend:
             from .frontend import FrontEnd
             self._frontend = FrontEnd(B, frontend, n_inputs, n_features, frontend_file)
-            widest = self._frontend.widest()
-        # the input row (a float array the checks write fast, and the backend's 1-row matrix
-        # over it; it also takes every second front-end layer's output), then, with a front-end,
-        # the other layers' outputs: only the first needs n_inputs (12 KB of floats at 3072 inputs)
-        self._xin, self._x = B.float_row(max(n_inputs, n_features, widest))
-        self._y = B.zeros(1, max(n_features, widest)) if frontend else None
         # computing only after every long-lived buffer exists: the temporary floats of
         # the initialisation then free up behind them instead of between them
         self.net.set_hidden(min_hidden, self.rng)
@@ -593,7 +596,11 @@ class Learner:
         gc.collect()
         try:
             if snapshot is None:
-                apply(self, store.load_state(self.path, log=None, lazy_frontend=True))
+                st = store.load_state(self.path, log=None, lazy_frontend=True)
+                try:
+                    apply(self, st)
+                finally:
+                    store.release(st)
             else:
                 apply(self, store.decode(snapshot, "<snapshot>"))
         except Exception as e:

@@ -266,44 +266,54 @@ def load_state(path, log=print, lazy_frontend=False):
         _drop_reader()
 
 
+def release(st):
+    """Close the file a state read by load_state streams its chunks from (once the learner
+    has them); nothing to do for a decoded image."""
+    close = st.pop("close", None)
+    if close is not None:
+        close()
+
+
 def _floats(buf, off, n):
     return list(struct.unpack_from("<%df" % n, buf, off))
 
 
 def replay_rows(replay):
-    """Yield (class, scale, int8 bytes) of a decoded RPLY chunk (nf, n, payload), one sample at
-    a time (a list of them would be a tuple, a float and a bytes object per sample)."""
+    """Yield (class, scale, int8 bytes) of a decoded RPLY chunk (nf, n, chunk), one sample at
+    a time, read from the chunk as it goes (store_read._Chunk: a list of them would be a
+    tuple, a float and a bytes object per sample, and the whole payload beside the pool)."""
     nf, n, p = replay
-    m = memoryview(p)
     pos = 4
     for _ in range(n):
-        c, s = struct.unpack_from("<Hf", p, pos)
-        yield c, s, m[pos + 6:pos + 6 + nf]
+        b = p.read(pos, 6 + nf)
+        c, s = struct.unpack_from("<Hf", b, 0)
+        yield c, s, memoryview(b)[6:6 + nf]
         pos += 6 + nf
 
 
 def mean_rows(st, n_classes):
-    """Yield (class, scale, int8 bytes, count) of a decoded MEAN chunk (nf, n, payload)."""
+    """Yield (class, scale, int8 bytes, count) of a decoded MEAN chunk (nf, n, chunk)."""
     nf, n, p = st["means"]
-    m = memoryview(p)
     pos = 4
     for c in range(n):
-        count, s = struct.unpack_from("<If", p, pos)
-        yield c, s, m[pos + 8:pos + 8 + nf], count
+        b = p.read(pos, 8 + nf)
+        count, s = struct.unpack_from("<If", b, 0)
+        yield c, s, memoryview(b)[8:8 + nf], count
         pos += 8 + nf
 
 
 def dense_rows(layer):
-    """Yield (weights row, bias) of a decoded DENS chunk one output unit at a time."""
+    """Yield (weights row, bias) of a decoded DENS chunk one output unit at a time, read from
+    the chunk as it goes."""
     n_out, n_in, enc, p = layer
     if enc == ENC_INT8:
-        scales = _floats(p, 6 + n_out * n_in, n_out)
-        bias = _floats(p, 6 + n_out * n_in + 4 * n_out, n_out)
+        tail = p.read(6 + n_out * n_in, 8 * n_out)
+        scales = _floats(tail, 0, n_out)
+        bias = _floats(tail, 4 * n_out, n_out)
         for i in range(n_out):
             s = scales[i]
-            o = 6 + i * n_in
-            yield [((v - 256) if v > 127 else v) * s for v in p[o:o + n_in]], bias[i]
+            yield [((v - 256) if v > 127 else v) * s for v in p.read(6 + i * n_in, n_in)], bias[i]
     else:
-        bias = _floats(p, 6 + 4 * n_out * n_in, n_out)
+        bias = _floats(p.read(6 + 4 * n_out * n_in, 4 * n_out), 0, n_out)
         for i in range(n_out):
-            yield _floats(p, 6 + 4 * i * n_in, n_in), bias[i]
+            yield _floats(p.read(6 + 4 * i * n_in, 4 * n_in), 0, n_in), bias[i]

@@ -95,9 +95,30 @@ class _File:
         return crc
 
 
-def _parse(src, name, lazy=()):
+class _Chunk:
+    """A chunk's payload left where it is (a file, or an image in RAM), read a piece at a time:
+    a learner's weights, replay rows and class means go from the file into its buffers row
+    by row, and are never held as one more copy beside them (store.dense_rows, replay_rows)."""
+
+    def __init__(self, src, at, n):
+        self.src = src
+        self.at = at
+        self.n = n
+
+    def __len__(self):
+        return self.n
+
+    def read(self, off, k):
+        return self.src.read(self.at + off, k)
+
+
+# chunks read a piece at a time; the small ones (HEAD, HYPR, CLAS, SCAL) are read whole
+_STREAMED = (b"FRNT", b"DENS", b"MEAN", b"RPLY")
+
+
+def _parse(src, name, lazy=_STREAMED):
     """Check and split a file into {tag: [payload, ...]}; a chunk whose tag is in `lazy` is
-    left where it is, as its (position, length)."""
+    left where it is, as a _Chunk."""
     _header(src.read(0, min(8, src.size)), name)
     chunks = {}
     pos = 8
@@ -125,7 +146,7 @@ def _parse(src, name, lazy=()):
         count += 1
         if count > _MAX_CHUNKS:
             raise FormatError("%s: more than %d chunks" % (name, _MAX_CHUNKS))
-        chunks.setdefault(tag, []).append((pos + 8, n) if tag in lazy else src.read(pos + 8, n))
+        chunks.setdefault(tag, []).append(_Chunk(src, pos + 8, n) if tag in lazy else src.read(pos + 8, n))
         pos += 8 + n
 
 
@@ -143,9 +164,8 @@ def _frontend(src, chunks, name, lazy):
     _parse: held, each layer's weights are then read into one exact block, instead of the
     whole chunk, a slice of it and a copy of that (three blocks as large as the weights)."""
     fr = []
-    for at, n in chunks.get(b"FRNT", []):
-        def read(o, k):
-            return src.read(at + o, k)
+    for p in chunks.get(b"FRNT", []):
+        at, n, read = p.at, p.n, p.read
         if n < 2:
             raise FormatError("%s: FRNT chunk length" % name)
         (nl,) = struct.unpack_from("<H", read(0, 2), 0)
@@ -176,7 +196,7 @@ def decode(data, name="<bytes>"):
 
 
 def _decode(src, name, lazy_frontend=False):
-    chunks = _parse(src, name, (b"FRNT",))
+    chunks = _parse(src, name)
     st = {}
     try:
         ver = src.read(4, 1)[0]
@@ -208,7 +228,9 @@ def _decode(src, name, lazy_frontend=False):
         st["frontend"] = _frontend(src, chunks, name, lazy_frontend)
         dense = []
         for p in chunks.get(b"DENS", []):
-            n_out, n_in, enc, _pad = struct.unpack_from("<HHBB", p, 0)
+            if len(p) < 6:
+                raise FormatError("%s: DENS chunk length" % name)
+            n_out, n_in, enc, _pad = struct.unpack_from("<HHBB", p.read(0, 6), 0)
             if enc not in (ENC_F32, ENC_INT8):
                 raise FormatError("%s: unknown weight encoding %d" % (name, enc))
             if len(p) != dense_size(n_out, n_in, enc):
@@ -216,10 +238,12 @@ def _decode(src, name, lazy_frontend=False):
             dense.append((n_out, n_in, enc, p))
         st["dense"] = dense
         p = _one(chunks, b"RPLY", name)
-        n, nf = struct.unpack_from("<HH", p, 0)
+        if len(p) < 4:
+            raise FormatError("%s: RPLY chunk length" % name)
+        n, nf = struct.unpack_from("<HH", p.read(0, 4), 0)
         if len(p) != 4 + n * (6 + nf):
             raise FormatError("%s: RPLY chunk length" % name)
-        st["replay"] = (nf, n, p)  # the payload itself: store.replay_rows walks it
+        st["replay"] = (nf, n, p)  # the chunk: store.replay_rows walks it
         st["means"] = _means(chunks, name, ver, st)
         _consistent(st, name)
     except FormatError:
@@ -234,7 +258,9 @@ def _means(chunks, name, ver, st):
     are then the means of its replay samples (FORMAT.md 2), built here into a MEAN payload."""
     if ver >= 3:
         p = _one(chunks, b"MEAN", name)
-        n, nf = struct.unpack_from("<HH", p, 0)
+        if len(p) < 4:
+            raise FormatError("%s: MEAN chunk length" % name)
+        n, nf = struct.unpack_from("<HH", p.read(0, 4), 0)
         if len(p) != 4 + n * (8 + nf):
             raise FormatError("%s: MEAN chunk length" % name)
         return (nf, n, p)
@@ -262,7 +288,7 @@ def _means(chunks, name, ver, st):
         o = 4 + c * (8 + nf)
         struct.pack_into("<If", p, o, cnt, s)
         p[o + 8:o + 8 + nf] = q
-    return (nf, k, p)
+    return (nf, k, _Chunk(_Image(p), 0, len(p)))
 
 
 def _f32_array(p, off, n):
@@ -359,9 +385,14 @@ def _consistent(st, name):
 def read_state(p, lazy_frontend=False):
     """Decode the learner file p, read chunk by chunk. With lazy_frontend the front-end's
     weights stay in the file (st["file"] names it, their positions are in st["frontend"])."""
-    with open(p, "rb") as f:
+    f = open(p, "rb")
+    try:
         st = _decode(_File(f, p), p, lazy_frontend)
+    except BaseException:
+        f.close()
+        raise
     st["file"] = p
+    st["close"] = f.close  # its chunks are read from f until the learner holds them: store.release
     return st
 
 

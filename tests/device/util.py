@@ -61,26 +61,28 @@ class Digits:
             f.seek(pos)
             self.test_labels = f.read(self.n_test)
             self.test_pos = pos + self.n_test
+        # the one row every read fills, made before the learner (as a board would its sensor
+        # buffer): one per call would need a free block of its size each time, late in a session
+        self.row = array("f", bytes(4 * self.n_features))
 
     def train(self, c, limit=None):
-        """Yield class c's training rows one at a time (one row in RAM, reused: learn_class
-        reads each row before the next is made)."""
+        """Yield class c's training rows one at a time (self.row, reused: learn_class reads
+        each row before the next is read; one reader at a time)."""
         pos, n = self.offsets[c]
         if limit is not None and limit < n:
             n = limit
         with open(self.path, "rb") as f:
             f.seek(pos)
-            row = array("f", bytes(4 * self.n_features))
+            row = self.row
             for _ in range(n):
                 f.readinto(row)
                 yield row
 
     def test_rows(self):
         """Yield (label, row) for the test set, one row in RAM at a time."""
-        nf = self.n_features
         with open(self.path, "rb") as f:
             f.seek(self.test_pos)
-            buf = array("f", bytearray(4 * nf))
+            buf = self.row
             for i in range(self.n_test):
                 f.readinto(buf)
                 yield self.test_labels[i], buf
