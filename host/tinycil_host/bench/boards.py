@@ -129,9 +129,10 @@ def import_heap(it, package, work):
     return {"import": int(m.group(1)), "modules": int(m.group(2)), "new": int(n.group(1)) if n else None}
 
 
-def frozen_rows(fz, board_like, data_dir, search):
-    """bench-device's frozen-firmware results for interpreter `fz` (see the module's docstring)."""
-    out = {"interpreter": fz.describe()}
+def frozen_rows(fz, board_like, data_dir, search, prepared=None):
+    """bench-device's frozen-firmware results for interpreter `fz` (see the module's docstring);
+    with `prepared` (mnist_learner's), the MNIST learner's smallest heaps frozen too."""
+    out = {"interpreter": fz.describe(), "backend": fz.backend}
     work = data_dir / "import-heap"
     work.mkdir(parents=True, exist_ok=True)
     out["frozen"] = import_heap(fz, None, work)
@@ -146,6 +147,8 @@ def frozen_rows(fz, board_like, data_dir, search):
     if search:
         print("%s (tinycil frozen): smallest heap" % fz.describe(), flush=True)
         out["digits_kb"] = smallest_heap(lambda kb: digits_passes(fz, None, data_dir, kb), GOAL_KB["digits"])
+        if prepared:
+            out["mnist"] = mnist_heaps(fz, None, prepared[0], prepared[1], data_dir)
     return out
 
 
@@ -253,7 +256,8 @@ def mnist_learner(data_dir):
 
 def mnist_heaps(it, package, prepared, data, data_dir):
     """The smallest KB heap at which the MNIST learner loads and learns two classes under `it`,
-    its front-end's weights read from the file and held in RAM."""
+    its front-end's weights read from the file and held in RAM; the package compiled into
+    folder `package`, or (None) frozen into `it`."""
     out = {}
 
     def run_mode(mode, kb):
@@ -263,7 +267,8 @@ def mnist_heaps(it, package, prepared, data, data_dir):
         shutil.copy(prepared / "learner.bin", work / "learner.bin")
         cmd, env = mpy.command(FRONTEND_SCRIPT, args=[REPO, data, work, mode, MNIST_CALL], interpreter=it.path,
                                heap="%dK" % kb)
-        env["MICROPYPATH"] = str(package) + ":" + env["MICROPYPATH"]
+        # package None: the one frozen into `it`, nothing of it on the path
+        env["MICROPYPATH"] = ".frozen" if package is None else str(package) + ":" + env["MICROPYPATH"]
         r = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=1800)
         m = re.search(r"^RESULT \w+ ([0-9.]+) (.*)$", r.stdout, re.M)
         return float(m.group(1)) if m else None
@@ -311,7 +316,7 @@ def run(args):
         res["heaps"].append(row)
 
     fz, why = frozen_interpreter()
-    res["frozen"] = {"skipped": why} if why else frozen_rows(fz, board_like, data_dir, not args.no_search)
+    res["frozen"] = {"skipped": why} if why else frozen_rows(fz, board_like, data_dir, not args.no_search, prepared)
 
     why = qemu_board.unavailable()
     res["qemu"] = {"skipped": why} if why else qemu_runs(qemu_board.named_firmware(), digits)

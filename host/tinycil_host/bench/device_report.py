@@ -15,6 +15,10 @@ def _kib(b):
     return "-" if b is None else "%.1f KB" % (b / 1024.0)
 
 
+def _fits(kb, free):
+    return bool(kb) and kb <= free
+
+
 def _frozen(fr):
     L = ["", "## Frozen into the firmware", ""]
     if not fr:
@@ -38,6 +42,12 @@ def _frozen(fr):
         _kb(fr["digits_kb"]) if "digits_kb" in fr else "-"))
     if "skipped" not in f:
         L += ["", "Freezing frees %s of heap once the modules are imported." % _kib(f["modules"] - fz["modules"])]
+    m = fr.get("mnist")
+    if m:
+        L += ["", "Frozen, the MNIST learner of the heap table loads and learns its two classes from %s with its "
+              "front-end read from the file, %s with it in RAM (goal %d KB: %s)." % (
+                  _kb(m["file"]["smallest_heap_kb"]), _kb(m["ram"]["smallest_heap_kb"]), GOAL_KB["mnist"],
+                  "met" if _fits(m["file"]["smallest_heap_kb"], GOAL_KB["mnist"]) else "**missed**")]
     return L
 
 
@@ -80,18 +90,25 @@ def report(meta, res):
                   "with max_samples = %d), loaded with that max_samples and taught two more classes from %d samples "
                   "each; accuracy on %d test rows of its four classes.".format(MNIST_LEARNER["memory_bytes"]) % (
                       MNIST_LEARNER["features"], mi["frontend_bytes"], MNIST_LEARNER["max_hidden"], mi["file_bytes"], mi["board_ram"], MNIST_CALL, MNIST_CALL, MNIST_TEST * 4)]
-        L += ["", "Which boards these fit (heap MicroPython leaves free; the smallest passing heap above):", "",
-              "| board | free heap | digits, pure | digits, ulab | MNIST learner (front-end in the file) |",
-              "|---|---|---|---|---|"]
+        fz = res.get("frozen") or {}
+        frozen = "digits_kb" in fz  # the frozen build's smallest heaps, when measured
+        L += ["", "Which boards these fit (heap MicroPython leaves free; the smallest passing heap above%s):" % (
+                  ", and frozen below" if frozen else ""), "",
+              "| board | free heap | digits, pure | digits, ulab | MNIST learner (front-end in the file) |%s" % (
+                  " digits, frozen (%s) | MNIST learner, frozen |" % fz.get("backend", "pure") if frozen else ""),
+              "|---|---|---|---|---|%s" % ("---|---|" if frozen else "")]
         by = {h["backend"]: h for h in heaps}
-        for name, kb in BOARDS:
-            cells = []
-            for b in ("pure", "ulab"):
-                h = by.get(b)
-                cells.append("-" if not h or not h["digits_kb"] else ("fits" if h["digits_kb"] <= kb else "no"))
+
+        def cell(kb, free):
+            return "-" if not kb else ("fits" if kb <= free else "no")
+        for name, free in BOARDS:
+            cells = [cell(by[b]["digits_kb"] if b in by else None, free) for b in ("pure", "ulab")]
             mk = [h["mnist"]["file"]["smallest_heap_kb"] for h in heaps if h.get("mnist")]
-            cells.append("-" if not mk or not min(mk) else ("fits" if min(mk) <= kb else "no"))
-            L.append("| %s | about %d KB | %s |" % (name, kb, " | ".join(cells)))
+            cells.append(cell(min([k for k in mk if k] or [0]), free))
+            if frozen:
+                cells.append(cell(fz["digits_kb"], free))
+                cells.append(cell(fz["mnist"]["file"]["smallest_heap_kb"] if fz.get("mnist") else None, free))
+            L.append("| %s | about %d KB | %s |" % (name, free, " | ".join(cells)))
     else:
         L.append("No 32-bit interpreter was named (or --no-search): no heap measured.")
 
