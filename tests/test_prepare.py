@@ -102,6 +102,28 @@ def test_frontend_fitted_on_unlabelled_rows_from_a_file(tmp_path, digits, wide_d
     assert code == 2 and not (tmp_path / "m").exists()
 
 
+def test_a_random_projection_front_end_learns_no_direction_from_the_data(tmp_path, digits, wide_digits):
+    # --frontend random: seeded +-1 directions, the same whatever the rows; each output centred and
+    # scaled to unit variance on the rows it is fitted on; and the board runs it like a PCA
+    from tinycil_host import frontend
+    up = lambda X: np.kron(X.reshape(-1, 8, 8), np.ones((2, 2), np.float32)).reshape(-1, 256)
+    a = frontend.fit_random(up(digits.X_train[:300]), 16, seed=3)[0]
+    b = frontend.fit_random(up(digits.X_train[300:900]) * 2.0, 16, seed=3)[0]
+    assert np.array_equal(np.sign(a.q), np.sign(b.q)) and set(np.abs(a.q).ravel().tolist()) == {127}
+    assert not np.array_equal(np.sign(frontend.fit_random(up(digits.X_train[:300]), 16, seed=4)[0].q), np.sign(a.q))
+    code = cli.main(["prepare", "--dataset", str(wide_digits), "--base-classes", "3,4", "--features", "8",
+                     "--frontend", "random", "--base-epochs", "2", "--memory-bytes", "800", "--out", str(tmp_path / "l")])
+    assert code == 0
+    lrn = Learner.load(tmp_path / "l")
+    ds = datasets.load(str(wide_digits))
+    base = ds.X_train[np.isin(ds.y_train, [3, 4])]
+    f = lrn.features(base)
+    assert f.shape[1] == 8 and np.allclose(f.std(axis=0), 1.0, atol=0.1) and np.allclose(f.mean(axis=0), 0.0, atol=0.1)
+    m = np.isin(ds.y_test, [3, 4])
+    Xt = ds.X_test[m][:30]
+    assert _board_predictions(tmp_path, tmp_path / "l", Xt) == [lrn.classes[i] for i in lrn.predict_batch(Xt)]
+
+
 @pytest.mark.parametrize("argv,message", [
     (["--dataset", "nosuch"], "unknown dataset"),
     (["--dataset", "missing.npz"], "no such file"),

@@ -34,6 +34,26 @@ def fit_pca(X, n_features, whiten=True):
     return [layer]
 
 
+def fit_random(X, n_features, seed=1):
+    """One int8 layer of seeded random +-1 directions (a data-independent projection, Achlioptas
+    2003): no direction is learned from the data. Each output is then centred and scaled to unit
+    variance on the rows of X (already input-scaled), like the whitened PCA, so the features
+    start on the same footing and the replay set's int8 rows keep their resolution."""
+    X = np.asarray(X, dtype=np.float64)
+    n_features = int(min(n_features, X.shape[1]))
+    P = np.random.default_rng(seed).choice([-1.0, 1.0], size=(n_features, X.shape[1]))
+    std = (X @ P.T).std(axis=0)
+    P = P / np.maximum(std, 1e-6)[:, None]
+    scale, q = quantize_rows(P.astype(np.float32))
+    layer = FrontLayer(q, scale, np.zeros(n_features, np.float32), relu=False)
+    layer.bias = (-(layer(X.mean(axis=0)[None, :].astype(np.float32))[0])).astype(np.float32)
+    return [layer]
+
+
+# prepare's --frontend kinds: fit(rows, n_features, seed) -> layers
+FIT = {"pca": lambda X, n_features, seed=1: fit_pca(X, n_features), "random": fit_random}
+
+
 def run(layers, X):
     h = np.asarray(X, dtype=np.float32)
     for f in layers:

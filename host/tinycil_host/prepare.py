@@ -74,8 +74,9 @@ def add_arguments(p):
                         "(default: the fixed max-hidden model's minus --tolerance)")
     p.add_argument("--tolerance", type=float, default=0.02,
                    help="without --target, the target is the fixed max-hidden model's validation accuracy minus this")
-    p.add_argument("--frontend", choices=("auto", "none", "pca"), default="auto",
-                   help="frozen int8 front-end; auto = pca above %d inputs" % frontend.AUTO_ABOVE)
+    p.add_argument("--frontend", choices=("auto", "none", "pca", "random"), default="auto",
+                   help="frozen int8 front-end; auto = pca above %d inputs; random: seeded +-1 directions, "
+                        "each output centred and scaled on the rows" % frontend.AUTO_ABOVE)
     p.add_argument("--features", type=int, default=32, help="front-end output size")
     p.add_argument("--frontend-data", metavar="PATH", default=None,
                    help="unlabelled input rows (.npy, or X of a .npz) to fit the front-end on instead of the base "
@@ -184,13 +185,15 @@ def prepare_learner(dataset="digits", base_classes=(0, 1), out=None, *, max_hidd
     kind = frontend_kind
     if kind == "auto":
         kind = "pca" if ds.n_features > frontend.AUTO_ABOVE else "none"
-    if frontend_rows is not None and kind != "pca":
+    if kind not in ("none", "pca", "random"):
+        raise PrepareError("unknown front-end %r: auto, none, pca or random" % kind)
+    if frontend_rows is not None and kind == "none":
         raise PrepareError("rows to fit the front-end on were given, but %d inputs get no front-end: "
                            "pass --frontend pca" % ds.n_features)
     fit_rows = X_tr if frontend_rows is None else np.asarray(frontend_rows, dtype=np.float32)
-    if kind == "pca" and fit_rows.shape[1:] != X_tr.shape[1:]:
+    if kind != "none" and fit_rows.shape[1:] != X_tr.shape[1:]:
         raise PrepareError("frontend_rows have %d inputs, the data set %d" % (fit_rows.shape[1], X_tr.shape[1]))
-    front = frontend.fit_pca((fit_rows - offset) * scale, features) if kind == "pca" else []
+    front = frontend.FIT[kind]((fit_rows - offset) * scale, features, seed=seed) if kind != "none" else []
     try:
         lrn = Learner(ds.n_features, max_hidden=max_hidden, min_hidden=min_hidden, grow_step=grow_step,
                       max_classes=max_classes, n_layers=n_layers, memory_bytes=memory_bytes, target=0.0,

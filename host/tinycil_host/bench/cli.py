@@ -29,6 +29,9 @@ def add_arguments(p):
     p.add_argument("--frontend-fit", choices=("base", "unlabelled"), default="base",
                    help="rows the PCA front-end is fitted on: the base classes' (default) or every class's "
                         "training rows without labels")
+    p.add_argument("--frontend", choices=("pca", "random"), default="pca",
+                   help="the front-end of inputs above 128 values: PCA (default), or a random +-1 projection "
+                        "(data-independent directions, each output centred and scaled on the fitting rows)")
     p.add_argument("--orders", type=int, default=3, help="seeded class orders (default 3)")
     p.add_argument("--memory-percent", type=float, default=1.0,
                    help="replay bytes as a percentage of the training set (default 1)")
@@ -56,7 +59,7 @@ def settings_from(args):
         "sweep": _floats(args.sweep), "select": _grid(args.select),
         "device_repeat": None if args.device_repeat in ("none", "") else args.device_repeat,
         "quick": bool(args.quick), "base_classes": _base_classes(args.base_classes),
-        "frontend_fit": args.frontend_fit,
+        "frontend_fit": args.frontend_fit, "frontend_kind": args.frontend,
     }
     if args.quick:
         s.update(datasets=list(args.dataset or ["digits"]), orders=1, sweep=[], select={},

@@ -68,6 +68,7 @@ class Base:
         self.new_X = {c: split.pick(c, st["new_per_class"], seed + 1) for c in self.new_classes}
         # "unlabelled": the front-end sees every class's training rows, without their labels
         self.frontend_rows = split.unlabelled_rows() if st.get("frontend_fit") == "unlabelled" else None
+        self.frontend_kind = st.get("frontend_kind", "pca")
         self.n_inputs = D.n_features
         self.n_train_full = split.n_train_full
         self.n_classes = len(D.classes)
@@ -112,7 +113,7 @@ def _prepare(sub, base, nf_out, opts):
     yb = sub.y_train
     try:
         summary, lrn = prepare.prepare_learner(
-            sub, [int(c) for c in base.base_classes], None, frontend_kind="pca" if nf_out else "none",
+            sub, [int(c) for c in base.base_classes], None, frontend_kind=base.frontend_kind if nf_out else "none",
             features=nf_out or 32, frontend_rows=base.frontend_rows, seed=1, **opts)
     except prepare.PrepareError as e:
         raise ValueError("prepare: %s" % e)

@@ -184,10 +184,10 @@ def markdown(results, plots, out):
     a("")
     a("- Class-incremental. For each class order (seeded permutation of the classes, %d orders) the first %s "
       "are the base classes, prepared on the host by `prepare.prepare_learner` (input scaling, "
-      "frozen int8 PCA front-end for inputs above 128 numbers fitted on %s, size search, distilled replay, int8 weights); "
+      "frozen int8 %s front-end for inputs above 128 numbers fitted on %s, size search, distilled replay, int8 weights); "
       "then every other class arrives once, as one `learn_class` call with %d real training samples "
       "(its own validation part is every 5th sample, FORMAT.md section 7; after the check those rows join the replay set where the class's quota has room, section 7.7). Base classes use %d training "
-      "samples each (subsampled, seeded)." % (st["orders"], _base_words(st), _frontend_words(st), st["new_per_class"],
+      "samples each (subsampled, seeded)." % (st["orders"], _base_words(st), _kind_words(st), _frontend_words(st), st["new_per_class"],
          st["base_per_class"]))
     a("- Test accuracy after the base and after every step is measured on the full test split of the classes "
       "seen so far. Final accuracy: after the last class, over all classes. Average incremental accuracy: mean "
@@ -498,6 +498,12 @@ def _device(L, results):
 def _base_words(st):
     want = st.get("base_classes", N_BASE)
     return "half of the classes (the B50 protocol)" if want == "half" else "%d classes" % int(want)
+
+
+def _kind_words(st):
+    if st.get("frontend_kind", "pca") == "random":
+        return "random-projection (seeded +-1 directions, each output centred and scaled)"
+    return "PCA"
 
 
 def _frontend_words(st):
