@@ -56,7 +56,7 @@ def from_state(st, path=None, backend=None, preallocate=True, max_samples=MAX_SA
     l = Learner(n_inputs, n_features=n_features, max_hidden=max_hidden, min_hidden=min_hidden,
                 grow_step=grow_step, max_classes=max_classes, n_layers=n_layers,
                 memory_bytes=memory_bytes, target=target, path=path, backend=backend,
-                input_offset=st["offset"], input_scale=st["scale"], frontend=st["frontend"], preallocate=preallocate,
+                frontend=st["frontend"], preallocate=preallocate,  # the input scaling: apply reads it
                 frontend_file=st.get("file"), max_samples=max_samples, **hyper)
     apply(l, st)
     return l

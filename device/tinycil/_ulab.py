@@ -6,11 +6,10 @@
 # (a board's heap has few large free blocks).
 from array import array
 
-from .alloc import zeroed
-
 from ulab import numpy as np
 
 from ._int8 import relu_dots, rows_times
+from .alloc import zeroed
 from .limits import CHUNK, MAX_ABS
 from .rng import f32 as _f32s
 

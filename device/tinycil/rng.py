@@ -3,10 +3,10 @@
 # ulab's own generator differs from NumPy's, so neither is used for anything that
 # must agree across runtimes.
 from array import array
-
-from .alloc import zeroed
 from math import sqrt
 from struct import pack_into
+
+from .alloc import zeroed
 
 _MASK = 0xFFFFFFFF
 _TO_UNIT = 1.0 / 8388608.0  # 2**-23: 24-bit draws are exact in float32

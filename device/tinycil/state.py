@@ -71,9 +71,12 @@ def apply(lrn, st):
     lrn.calls = head[12] or len(lrn.classes)  # a version 1 or 2 file: one call per class
     lrn.ncm_var = head[13]
     lrn.rng.state = head[10] or 1
-    for j in range(lrn.n_inputs):  # a first call that failed may have set them
-        lrn.offset[j] = st["offset"][j]
-        lrn.scale[j] = st["scale"][j]
+    # the file's input scaling (a first call that failed may have set other values)
+    for a, ref in ((lrn.offset, st["offset"]), (lrn.scale, st["scale"])):
+        j = 0
+        for v in store.f32_values(ref):
+            a[j] = v
+            j += 1
     lrn._ncm_update()
     fe = lrn._frontend
     if st.get("file") and fe is not None and fe.streamed():  # read from the file it now names

@@ -278,6 +278,15 @@ def _floats(buf, off, n):
     return list(struct.unpack_from("<%df" % n, buf, off))
 
 
+def f32_values(ref):
+    """Yield the n float32 values of a decoded SCAL half (chunk, byte offset, n), read 64 at a time."""
+    p, off, n = ref
+    for i in range(0, n, 64):
+        k = min(64, n - i)
+        for v in struct.unpack_from("<%df" % k, p.read(off + 4 * i, 4 * k), 0):
+            yield v
+
+
 def replay_rows(replay):
     """Yield (class, scale, int8 bytes) of a decoded RPLY chunk (nf, n, chunk), one sample at
     a time, read from the chunk as it goes (store_read._Chunk: a list of them would be a
