@@ -86,41 +86,18 @@ class BiasCorrected(ref.Learner):
         return np.argmax(self.scores_batch(X), axis=1)
 
 
+VARIANTS = (("ours", "ours", None), ("ours_bic", "ours", BiasCorrected), ("fixed", "fixed", None),
+            ("fixed_bic", "fixed", BiasCorrected), ("ncm", "ncm", None))
+
+
 def one_dataset(name, results, st):
-    su = runner.Setup(name, results, st)
-    split, orders, hyper, nf_out = su.split, su.orders, su.hyper, su.nf_out
-    out = {}
-    for key, method, cls in (("ours", "ours", None), ("ours_bic", "ours", BiasCorrected),
-                             ("fixed", "fixed", None), ("fixed_bic", "fixed", BiasCorrected), ("ncm", "ncm", None)):
-        try:
-            acc, flops = runner.run_orders(split, st, orders, method, hyper, nf_out, cls)
-            out[key] = {"val_final_acc": acc, "inference_flops": flops}
-        except (ValueError, ArithmeticError) as e:
-            out[key] = {"error": str(e)[:200]}
-    return out
+    return runner.run_variants(name, results, st, VARIANTS)
 
 
 def report(res, meta):
-    cols = ("ours", "ours_bic", "fixed", "fixed_bic", "ncm")
-    L = ["# Bias correction of the newest class's logit, on validation", "",
-         "Made by `bench/experiments/bias_correction.py` (command in its docstring) at commit `%s`, %s, %.0f s; "
-         "hyperparameters, growth rule and class orders as in [../report.md](../report.md). Validation split "
-         "only: nothing here was run on test. Final validation accuracy, %%, mean of %d class orders; "
-         "+BiC: each new class's logit scaled and shifted as fitted on the stored rows after its learn_class."
-         % (meta["commit"], meta["date"], meta["seconds"], meta["orders"]), "",
-         "| data set | ours | ours +BiC | fixed | fixed +BiC | NCM |", "|---|---|---|---|---|---|"]
-    sums = {k: [] for k in cols}
-    for name, r in res.items():
-        cells = []
-        for k in cols:
-            if "error" in r[k]:
-                cells.append("failed: %s" % r[k]["error"])
-            else:
-                cells.append("%.1f" % (100 * r[k]["val_final_acc"]))
-                sums[k].append(100 * r[k]["val_final_acc"])
-        L.append("| %s | %s |" % (name, " | ".join(cells)))
-    L.append("| **mean** | %s |" % " | ".join("**%.1f**" % np.mean(sums[k]) if sums[k] else "-" for k in cols))
-    return "\n".join(L) + "\n"
+    return runner.variants_report(
+        res, meta, "Bias correction of the newest class's logit, on validation", "bias_correction.py",
+        "+BiC: each new class's logit scaled and shifted as fitted on the stored rows after its learn_class.", VARIANTS, ("ours", "ours +BiC", "fixed", "fixed +BiC", "NCM"))
 
 
 def main(argv=None):

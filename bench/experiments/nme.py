@@ -26,6 +26,7 @@ from tinycil_host import reference as ref
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import runner  # noqa: E402  (this folder's shared runner)
 
+
 class NearestMeanOfExemplars(ref.Learner):
     """The reference learner predicting by the nearest (L2-normalised) mean of the hidden
     activations of each class's stored rows."""
@@ -47,41 +48,18 @@ class NearestMeanOfExemplars(ref.Learner):
         return np.argmax(self._hidden(self.features(X)) @ M.T, axis=1)
 
 
+VARIANTS = (("ours", "ours", None), ("ours_nme", "ours", NearestMeanOfExemplars), ("fixed", "fixed", None),
+            ("fixed_nme", "fixed", NearestMeanOfExemplars), ("ncm", "ncm", None))
+
+
 def one_dataset(name, results, st):
-    su = runner.Setup(name, results, st)
-    split, orders, hyper, nf_out = su.split, su.orders, su.hyper, su.nf_out
-    out = {}
-    for key, method, cls in (("ours", "ours", None), ("ours_nme", "ours", NearestMeanOfExemplars),
-                             ("fixed", "fixed", None), ("fixed_nme", "fixed", NearestMeanOfExemplars), ("ncm", "ncm", None)):
-        try:
-            acc, flops = runner.run_orders(split, st, orders, method, hyper, nf_out, cls)
-            out[key] = {"val_final_acc": acc, "inference_flops": flops}
-        except (ValueError, ArithmeticError) as e:
-            out[key] = {"error": str(e)[:200]}
-    return out
+    return runner.run_variants(name, results, st, VARIANTS)
 
 
 def report(res, meta):
-    cols = ("ours", "ours_nme", "fixed", "fixed_nme", "ncm")
-    L = ["# Nearest-mean-of-exemplars prediction (iCaRL), on validation", "",
-         "Made by `bench/experiments/nme.py` (command in its docstring) at commit `%s`, %s, %.0f s; "
-         "hyperparameters, growth rule and class orders as in [../report.md](../report.md). Validation split "
-         "only: nothing here was run on test. Final validation accuracy, %%, mean of %d class orders; "
-         "+NME: predicted by the nearest mean of the stored rows' hidden activations (L2-normalised)."
-         % (meta["commit"], meta["date"], meta["seconds"], meta["orders"]), "",
-         "| data set | ours | ours +NME | fixed | fixed +NME | NCM |", "|---|---|---|---|---|---|"]
-    sums = {k: [] for k in cols}
-    for name, r in res.items():
-        cells = []
-        for k in cols:
-            if "error" in r[k]:
-                cells.append("failed: %s" % r[k]["error"])
-            else:
-                cells.append("%.1f" % (100 * r[k]["val_final_acc"]))
-                sums[k].append(100 * r[k]["val_final_acc"])
-        L.append("| %s | %s |" % (name, " | ".join(cells)))
-    L.append("| **mean** | %s |" % " | ".join("**%.1f**" % np.mean(sums[k]) if sums[k] else "-" for k in cols))
-    return "\n".join(L) + "\n"
+    return runner.variants_report(
+        res, meta, "Nearest-mean-of-exemplars prediction (iCaRL), on validation", "nme.py",
+        "+NME: predicted by the nearest mean of the stored rows' hidden activations (L2-normalised).", VARIANTS, ("ours", "ours +NME", "fixed", "fixed +NME", "NCM"))
 
 
 def main(argv=None):

@@ -70,3 +70,41 @@ def main(name, doc, one_dataset, report, argv=None):
     (out / (name + ".md")).write_text(report(res, meta))
     print("%s: wrote %s" % (name, out / (name + ".md")))
     return 0
+
+
+def run_variants(name, results, st, variants):
+    """{key: {"val_final_acc", "inference_flops"}} (or {"error"}) for each (key, method,
+    learner_class) of `variants` on data set `name`, over the benchmark's validation orders."""
+    su = Setup(name, results, st)
+    out = {}
+    for key, method, cls in variants:
+        try:
+            acc, flops = run_orders(su.split, st, su.orders, method, su.hyper, su.nf_out, cls)
+            out[key] = {"val_final_acc": acc, "inference_flops": flops}
+        except (ValueError, ArithmeticError) as e:
+            out[key] = {"error": str(e)[:200]}
+    return out
+
+
+def variants_report(res, meta, title, script, what, variants, headers):
+    """The markdown table of run_variants' results: one row per data set, one column per variant
+    (headed `headers`), and their means; `what` says what the variants change."""
+    keys = [v[0] for v in variants]
+    L = ["# " + title, "",
+         "Made by `bench/experiments/%s` (command in its docstring) at commit `%s`, %s, %.0f s; "
+         "hyperparameters, growth rule and class orders as in [../report.md](../report.md). Validation split "
+         "only: nothing here was run on test. Final validation accuracy, %%, mean of %d class orders; %s"
+         % (script, meta["commit"], meta["date"], meta["seconds"], meta["orders"], what), "",
+         "| data set | %s |" % " | ".join(headers), "|---|%s" % ("---|" * len(headers))]
+    sums = {k: [] for k in keys}
+    for name, r in res.items():
+        cells = []
+        for k in keys:
+            if "error" in r[k]:
+                cells.append("failed: %s" % r[k]["error"])
+            else:
+                cells.append("%.1f" % (100 * r[k]["val_final_acc"]))
+                sums[k].append(100 * r[k]["val_final_acc"])
+        L.append("| %s | %s |" % (name, " | ".join(cells)))
+    L.append("| **mean** | %s |" % " | ".join("**%.1f**" % np.mean(sums[k]) if sums[k] else "-" for k in keys))
+    return "\n".join(L) + "\n"

@@ -40,41 +40,18 @@ class WeightAligned(ref.Learner):
         return report
 
 
+VARIANTS = (("ours", "ours", None), ("ours_wa", "ours", WeightAligned), ("fixed", "fixed", None),
+            ("fixed_wa", "fixed", WeightAligned), ("ncm", "ncm", None))
+
+
 def one_dataset(name, results, st):
-    su = runner.Setup(name, results, st)
-    split, orders, hyper, nf_out = su.split, su.orders, su.hyper, su.nf_out
-    out = {}
-    for key, method, cls in (("ours", "ours", None), ("ours_wa", "ours", WeightAligned),
-                             ("fixed", "fixed", None), ("fixed_wa", "fixed", WeightAligned), ("ncm", "ncm", None)):
-        try:
-            acc, flops = runner.run_orders(split, st, orders, method, hyper, nf_out, cls)
-            out[key] = {"val_final_acc": acc, "inference_flops": flops}
-        except (ValueError, ArithmeticError) as e:
-            out[key] = {"error": str(e)[:200]}
-    return out
+    return runner.run_variants(name, results, st, VARIANTS)
 
 
 def report(res, meta):
-    cols = ("ours", "ours_wa", "fixed", "fixed_wa", "ncm")
-    L = ["# Weight aligning of the output layer, on validation", "",
-         "Made by `bench/experiments/weight_aligning.py` (command in its docstring) at commit `%s`, %s, %.0f s; "
-         "hyperparameters, growth rule and class orders as in [../report.md](../report.md). Validation split "
-         "only: nothing here was run on test. Final validation accuracy, %%, mean of %d class orders; "
-         "+WA: the new class's output row rescaled to the older rows' mean norm after each new class."
-         % (meta["commit"], meta["date"], meta["seconds"], meta["orders"]), "",
-         "| data set | ours | ours +WA | fixed | fixed +WA | NCM |", "|---|---|---|---|---|---|"]
-    sums = {k: [] for k in cols}
-    for name, r in res.items():
-        cells = []
-        for k in cols:
-            if "error" in r[k]:
-                cells.append("failed: %s" % r[k]["error"])
-            else:
-                cells.append("%.1f" % (100 * r[k]["val_final_acc"]))
-                sums[k].append(100 * r[k]["val_final_acc"])
-        L.append("| %s | %s |" % (name, " | ".join(cells)))
-    L.append("| **mean** | %s |" % " | ".join("**%.1f**" % np.mean(sums[k]) if sums[k] else "-" for k in cols))
-    return "\n".join(L) + "\n"
+    return runner.variants_report(
+        res, meta, "Weight aligning of the output layer, on validation", "weight_aligning.py",
+        "+WA: the new class's output row rescaled to the older rows' mean norm after each new class.", VARIANTS, ("ours", "ours +WA", "fixed", "fixed +WA", "NCM"))
 
 
 def main(argv=None):

@@ -62,10 +62,7 @@ class _File:
         except MemoryError:
             raise FormatError("%s: a chunk of %d bytes does not fit in free RAM (not a learner this "
                               "board can hold)" % (self.name, n))
-        self.f.seek(pos)
-        if self.f.readinto(buf) != n:
-            raise FormatError("%s: file changed while being read" % self.name)
-        return buf
+        return self._fill(buf, pos, n)
 
     def read_int8(self, pos, n):
         """n bytes at pos as an int8 array the learner can keep as it is (no second copy)."""
@@ -74,6 +71,9 @@ class _File:
         except MemoryError:
             raise FormatError("%s: %d bytes of front-end weights do not fit in free RAM (load it with "
                               "frontend_in_ram=False)" % (self.name, n))
+        return self._fill(buf, pos, n)
+
+    def _fill(self, buf, pos, n):
         self.f.seek(pos)
         if self.f.readinto(buf) != n:
             raise FormatError("%s: file changed while being read" % self.name)
