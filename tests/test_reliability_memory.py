@@ -106,10 +106,14 @@ def test_memory_exhaustion_keeps_the_learner(runs):
     outcomes = [t["outcome"] for t in trials]
     assert "OTHER" not in outcomes, [t for t in trials if t["outcome"] == "OTHER"]
     mem = [t for t in trials if t["outcome"] == "MEM"]
-    # loads but cannot learn: a MemoryError, or (MEMFILE, below) one after which the old learner
-    # could not be read back into that heap
-    heap_mem = [t for t in trials if t["outcome"] in ("MEM", "MEMFILE") and t["leave"] == "-"]
-    assert len(heap_mem) >= 3, "the heap sweep should find several heaps that load but cannot learn"
+    # the heap sweep crosses from heaps too small to load the learner to heaps where it learns;
+    # between them there may be a few where it loads but cannot learn (MEM, or MEMFILE below:
+    # the old learner could not be read back into that heap), or none: loading now makes
+    # every buffer first, so at times a heap that loads it also learns. The MemoryErrors inside
+    # learn_class come from the ballast sweep either way (the next assertion).
+    sweep = [t["outcome"] for t in trials if t["leave"] == "-"]
+    assert sweep[0] == "LOADFAIL" and sweep[-OK_HEAPS:] == ["OK"] * OK_HEAPS, sweep
+    assert set(sweep) <= {"LOADFAIL", "MEM", "MEMFILE", "OK"}, sweep
     assert len(mem) >= 10 and outcomes.count("OK") >= 2, "the sweeps should cross the point where learn_class fits"
     for t in mem:
         assert t["chk"] == ["1", "1", "1"], "learner changed after MemoryError (classes, preds, file): %r" % t

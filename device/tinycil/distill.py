@@ -6,7 +6,6 @@
 # The real samples are int8 rows of the learner's pool; the random layer is int8 too
 # (FORMAT.md 5), so the real side is integer arithmetic.
 from .alloc import zeroed
-
 from .limits import CHUNK
 from .rng import init_scale
 

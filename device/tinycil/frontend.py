@@ -42,9 +42,6 @@ class FrontEnd:
             if f[6] is not None:
                 f[0] = B.int8_view(self.block, f[7], f[4])
 
-    def widest(self):
-        return max([f[3] for f in self.layers])
-
     def flops(self):
         return sum(2 * f[3] * f[4] for f in self.layers)
 

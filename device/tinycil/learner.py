@@ -5,10 +5,10 @@
 # exactly as they were.
 import gc
 import time
-from .alloc import zeroed
 
 from . import backend as _backend
 from . import store
+from .alloc import zeroed
 from .distill import Distiller, herding_order
 from .limits import DEFAULT_PATH, FAR_BELOW, HYPER, INT_RANGES, MAX_SAMPLES, NOISE_WINDOWS
 from .net import Net

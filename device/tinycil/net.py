@@ -3,7 +3,6 @@
 # (max_hidden, max_classes, batch), so memory is known up front and growing allocates
 # nothing; the kernels work on the active top-left block of each matrix.
 from .alloc import zeroed
-
 from .limits import LOSS_LIMIT  # an epoch's mean loss at or above it is divergence (FORMAT.md 4)
 from .rng import init_scale
 

@@ -2,8 +2,8 @@
 # MAX_REPEATS times per epoch, each time with a fresh window of a noise table added.
 # Imported only by learners with replay_noise > 0, so the others do not carry this code.
 import math
-from .alloc import zeroed
 
+from .alloc import zeroed
 from .limits import MAX_REPEATS, NOISE_WINDOWS
 
 
