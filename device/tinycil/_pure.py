@@ -135,19 +135,24 @@ def _nonzero(x, n):
     return view[:k]
 
 
+def _pairs(x, n):
+    # (index, value) of each nonzero x[j], j < n: every x[j] read from a float array is a new
+    # float object, so a row read once here saves one per multiply-add in the loops below
+    return [(j, x[j]) for j in _nonzero(x, n)]
+
+
 def linear(X, W, b, Y, m, n_in, n_out, relu):
     # Y[:m,:n_out] = X[:m,:n_in] @ W[:n_out,:n_in].T + b[0,:n_out]
     ba = b.r[0] if b is not None else None
     wr = W.r
     for r in range(m):
-        x = X.r[r]
         y = Y.r[r]
-        nz = _nonzero(x, n_in)
+        xs = _pairs(X.r[r], n_in)
         for i in range(n_out):
             w = wr[i]
             s = ba[i] if ba is not None else 0.0
-            for j in nz:
-                s += w[j] * x[j]
+            for j, v in xs:
+                s += w[j] * v
             if relu and s < 0.0:
                 s = 0.0
             y[i] = s
@@ -160,17 +165,16 @@ def sgd_linear(W, V, b, Vb, X, dY, m, n_in, n_out, lr, mu):
     if V is None:
         bb = b.r[0]
         for r in range(m):
-            x = X.r[r]
             dy = dY.r[r]
-            nz = _nonzero(x, n_in)
+            xs = _pairs(X.r[r], n_in)
             for i in range(n_out):
                 d = lr * dy[i]
                 if d == 0.0:
                     continue
                 bb[i] -= d
                 w = W.r[i]
-                for j in nz:
-                    w[j] -= d * x[j]
+                for j, v in xs:
+                    w[j] -= d * v
         return
     vb = Vb.r[0]
     for i in range(n_out):
@@ -179,17 +183,16 @@ def sgd_linear(W, V, b, Vb, X, dY, m, n_in, n_out, lr, mu):
             v[j] *= mu
         vb[i] *= mu
     for r in range(m):
-        x = X.r[r]
         dy = dY.r[r]
-        nz = _nonzero(x, n_in)
+        xs = _pairs(X.r[r], n_in)
         for i in range(n_out):
             d = lr * dy[i]
             if d == 0.0:
                 continue
             vb[i] -= d
-            v = V.r[i]
-            for j in nz:
-                v[j] -= d * x[j]
+            vr = V.r[i]
+            for j, v in xs:
+                vr[j] -= d * v
     bb = b.r[0]
     for i in range(n_out):
         w = W.r[i]
@@ -370,14 +373,13 @@ def linear_q(X, P, p0, a, b, Y, m, nf, n):
     aa = a.r[0]
     bb = b.r[0]
     for r in range(m):
-        x = X.r[r]
         y = Y.r[r]
-        nz = _nonzero(x, nf)
+        xs = _pairs(X.r[r], nf)
         for c in range(n):
             o = (p0 + c) * nf
             s = 0.0
-            for j in nz:
-                s += x[j] * P[o + j]
+            for j, v in xs:
+                s += v * P[o + j]
             y[c] += aa[c] * s + bb[c]
 
 
