@@ -114,8 +114,8 @@ class _Chunk:
 _STREAMED = (b"SCAL", b"FRNT", b"DENS", b"MEAN", b"RPLY")
 
 
-def _parse(src, name, lazy=_STREAMED):
-    """Check and split a file into {tag: [payload, ...]}; a chunk whose tag is in `lazy` is
+def _parse(src, name):
+    """Check and split a file into {tag: [payload, ...]}; a chunk whose tag is in _STREAMED is
     left where it is, as a _Chunk."""
     _header(src.read(0, min(8, src.size)), name)
     chunks = {}
@@ -144,7 +144,7 @@ def _parse(src, name, lazy=_STREAMED):
         count += 1
         if count > _MAX_CHUNKS:
             raise FormatError("%s: more than %d chunks" % (name, _MAX_CHUNKS))
-        chunks.setdefault(tag, []).append(_Chunk(src, pos + 8, n) if tag in lazy else src.read(pos + 8, n))
+        chunks.setdefault(tag, []).append(_Chunk(src, pos + 8, n) if tag in _STREAMED else src.read(pos + 8, n))
         pos += 8 + n
 
 

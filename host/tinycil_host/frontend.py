@@ -50,8 +50,9 @@ def fit_random(X, n_features, seed=1):
     return [layer]
 
 
-# prepare's --frontend kinds: fit(rows, n_features, seed) -> layers
+# prepare's --frontend kinds: fit(rows, n_features, seed) -> layers, and how reports name them
 FIT = {"pca": lambda X, n_features, seed=1: fit_pca(X, n_features), "random": fit_random}
+NAMES = {"pca": "PCA", "random": "random projection"}
 
 
 def run(layers, X):

@@ -74,7 +74,7 @@ def add_arguments(p):
                         "(default: the fixed max-hidden model's minus --tolerance)")
     p.add_argument("--tolerance", type=float, default=0.02,
                    help="without --target, the target is the fixed max-hidden model's validation accuracy minus this")
-    p.add_argument("--frontend", choices=("auto", "none", "pca", "random"), default="auto",
+    p.add_argument("--frontend", choices=("auto", "none") + tuple(frontend.FIT), default="auto",
                    help="frozen int8 front-end; auto = pca above %d inputs; random: seeded +-1 directions, "
                         "each output centred and scaled on the rows" % frontend.AUTO_ABOVE)
     p.add_argument("--features", type=int, default=32, help="front-end output size")
@@ -185,8 +185,8 @@ def prepare_learner(dataset="digits", base_classes=(0, 1), out=None, *, max_hidd
     kind = frontend_kind
     if kind == "auto":
         kind = "pca" if ds.n_features > frontend.AUTO_ABOVE else "none"
-    if kind not in ("none", "pca", "random"):
-        raise PrepareError("unknown front-end %r: auto, none, pca or random" % kind)
+    if kind != "none" and kind not in frontend.FIT:
+        raise PrepareError("unknown front-end %r: auto, none or %s" % (kind, ", ".join(frontend.FIT)))
     if frontend_rows is not None and kind == "none":
         raise PrepareError("rows to fit the front-end on were given, but %d inputs get no front-end: "
                            "pass --frontend pca" % ds.n_features)

@@ -62,6 +62,6 @@ def deploy_info(base, D, st, hyper):
                                        st["new_per_class"], mb)["total"]
     return {"ram_total_by_percent": per_pct, "frontend_bytes_int8": flash, "frontend_fits_flash": flash <= FLASH_LIMIT, "ram": ram,
             "ram_fits": ram["total"] <= RAM_LIMIT, "max_hidden": hyper["max_hidden"],
-            "frontend": ("%s %d -> %d, int8" % ("random projection" if st.get("frontend_kind") == "random" else "PCA",
+            "frontend": ("%s %d -> %d, int8" % (frontend.NAMES[st.get("frontend_kind", "pca")],
                                                  D.n_features, lrn.n_features)) if lrn.frontend else "none",
             "target": lrn.target, "base_hidden": list(lrn.net.hidden)}

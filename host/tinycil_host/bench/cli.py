@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import REPO, datasets
+from .. import REPO, datasets, frontend
 from ..reference import MAX_SAMPLES
 from . import report
 from .device import repeat_as_run
@@ -29,7 +29,7 @@ def add_arguments(p):
     p.add_argument("--frontend-fit", choices=("base", "unlabelled"), default="base",
                    help="rows the PCA front-end is fitted on: the base classes' (default) or every class's "
                         "training rows without labels")
-    p.add_argument("--frontend", choices=("pca", "random"), default="pca",
+    p.add_argument("--frontend", choices=tuple(frontend.FIT), default="pca",
                    help="the front-end of inputs above 128 values: PCA (default), or a random +-1 projection "
                         "(data-independent directions, each output centred and scaled on the fitting rows)")
     p.add_argument("--orders", type=int, default=3, help="seeded class orders (default 3)")

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import frontend
 from .settings import FEATURE_CHOICES, N_BASE, SELECT_ORDERS, SELECTABLE
 
 LABELS = {
@@ -501,9 +502,9 @@ def _base_words(st):
 
 
 def _kind_words(st):
-    if st.get("frontend_kind", "pca") == "random":
-        return "random-projection (seeded +-1 directions, each output centred and scaled)"
-    return "PCA"
+    kind = st.get("frontend_kind", "pca")
+    how = {"random": " (seeded +-1 directions, each output centred and scaled)"}.get(kind, "")
+    return frontend.NAMES[kind] + how
 
 
 def _frontend_words(st):
