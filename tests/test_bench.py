@@ -231,8 +231,8 @@ def test_growth_rule_search_covers_where_the_size_search_starts(monkeypatch):
     with Bar(100, enabled=False) as bar:
         hyper, cands = select.select_target(split, {}, {"max_hidden": 24}, None, [{"x": 1}], bar)
     # 32 is not narrower than max_hidden 24: not tried
-    assert {m for m, _, _ in seen} == {8, 16}
-    assert len(seen) == 2 * len(settings.GROW_STEPS) * len(settings.TOLERANCES) == len(cands)
+    assert {m for m, _, _ in seen} == {0, 8, 16}
+    assert len(seen) == 3 * len(settings.GROW_STEPS) * len(settings.TOLERANCES) == len(cands)
     assert (hyper["min_hidden"], hyper["grow_step"], hyper["tolerance"]) == (16, 8, min(settings.TOLERANCES))
 
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from tinycil_host import store
+from tinycil_host.limits import FORMAT_VERSION
 from tinycil_host.reference import Learner
 
 
@@ -26,7 +27,7 @@ def _reseal(body):
 
 def test_layout_follows_the_spec(learner):
     data = learner.to_bytes()
-    assert data[:8] == b"TCIL\x04\x01\x00\x00"
+    assert data[:8] == b"TCIL" + bytes([FORMAT_VERSION]) + b"\x01\x00\x00"
     tags = []
     pos = 8
     while data[pos:pos + 4] != b"END ":
@@ -63,7 +64,7 @@ def test_int8_weights_stay_within_half_a_step(learner):
 @pytest.mark.parametrize("damage,message", [
     (lambda d: b"", "empty file"),
     (lambda d: b"XXXX" + d[4:], "bad magic"),
-    (lambda d: d[:4] + b"\x05" + d[5:], "version 5"),
+    (lambda d: d[:4] + bytes([FORMAT_VERSION + 1]) + d[5:], "version %d" % (FORMAT_VERSION + 1)),
     (lambda d: d[:5] + b"\x02" + d[6:], "kind 2"),
     (lambda d: d[:-20], "truncated"),
     (lambda d: d[:40] + bytes([d[40] ^ 1]) + d[41:], "checksum"),
@@ -113,12 +114,13 @@ def _drop_tail(d, tag, n_bytes):
 
 
 def _as_version(data, version):
-    """The same learner as an older image: version 3 lacks HYPR's ncm_separate; version 2 also
+    """The same learner as an older image: version 4 has the same chunks (widths of at least 1);
+    version 3 lacks HYPR's ncm_separate; version 2 also
     HEAD's flags, calls and ncm_var, HYPR's ncm_weight and the MEAN chunk; version 1 also HYPR's
     replay_noise. CRC recomputed."""
     d = bytearray(data[:-12])
     d[4] = version
-    _drop_tail(d, b"HYPR", {3: 2, 2: 6, 1: 10}[version])
+    _drop_tail(d, b"HYPR", {4: 0, 3: 2, 2: 6, 1: 10}[version])
     if version < 3:
         _drop_tail(d, b"HEAD", 8)
         pos, n = _chunk_at(d, b"MEAN")
@@ -139,7 +141,7 @@ def test_version_3_loads_with_the_head_training_with_the_network():
     want = store.decode(v4)
     assert st["hyper"]["ncm_separate"] == 0 and st["hyper"]["ncm_weight"] == 3.0
     assert st["means"].q.tolist() == want["means"].q.tolist() and st["ncm_var"] == want["ncm_var"]
-    assert store.encode(st)[4] == 4  # saved back as version 4
+    assert store.encode(st)[4] == FORMAT_VERSION  # saved back as the current version
     with _device_store() as dstore:
         assert dstore.decode(_as_version(v4, 3))["hypr"][-2:] == (np.float32(3.0), 0)
         assert dstore.decode(v4)["hypr"][-1] == 1
@@ -161,7 +163,7 @@ def test_older_files_load_with_the_new_fields_off(learner, version):
         rows = st["replay"].values()[st["replay"].cls == c]
         assert st["counts"][c] == len(rows)
         np.testing.assert_allclose(st["means"].values()[c], rows.mean(axis=0), atol=float(rows.max()) / 100)
-    assert store.decode(store.encode(st))["means"].q.tolist() == st["means"].q.tolist()  # saved as version 4
+    assert store.decode(store.encode(st))["means"].q.tolist() == st["means"].q.tolist()  # saved as the current version
     # the board reads it to the same bytes
     with _device_store() as dstore:
         dst = dstore.decode(old)
@@ -170,6 +172,52 @@ def test_older_files_load_with_the_new_fields_off(learner, version):
         assert (nf, n) == (st["n_features"], len(st["classes"]))
         assert bytes(p.read(4, len(p) - 4)) == b"".join(struct.pack("<If", int(st["counts"][c]), float(st["means"].scale[c]))
                                         + st["means"].q[c].tobytes() for c in range(n))
+
+
+def test_version_4_loads_as_it_is(learner):
+    cur = learner.to_bytes()
+    old = _as_version(cur, 4)
+    assert old[4] == 4 and store.encode(store.decode(old)) == cur
+    with _device_store() as dstore:
+        assert dstore.decode(old)["head"] == dstore.decode(cur)["head"]
+
+
+def _zero_width():
+    """A learner made with min_hidden 0 that its two classes leave at width 0."""
+    from tinycil_host import datasets
+    d = datasets.load("digits")
+    lrn = Learner(64, min_hidden=0, input_offset=8.0, input_scale=0.125, epochs=2, distill_iters=3, seed=9,
+                  target=0.5, ncm_weight=1.0)
+    for c in range(2):
+        lrn.learn_class("class %d" % c, d.X_train[d.y_train == c][:12])
+    assert lrn.net.sizes[1] == 0
+    return lrn
+
+
+def test_a_width_of_zero_is_stored_and_read_on_both_sides():
+    data = _zero_width().to_bytes()
+    st = store.decode(data)
+    assert (st["min_hidden"], st["hidden"]) == (0, 0)
+    assert [W.shape for W, _ in st["dense"]] == [(0, 64), (2, 0)] and st["dense"][1][1].shape == (2,)
+    assert store.encode(st) == data
+    with _device_store() as dstore:
+        head = dstore.decode(data)["head"]
+        assert (head[3], head[7]) == (0, 0)
+
+
+def test_a_width_below_min_hidden_is_refused():
+    # HEAD's hidden (field 8) is never below min_hidden (field 4): set_hidden never narrows
+    lrn = Learner(64, min_hidden=8, input_offset=8.0, input_scale=0.125, epochs=2, distill_iters=3, seed=9)
+    from tinycil_host import datasets
+    d = datasets.load("digits")
+    lrn.learn_class("a", d.X_train[d.y_train == 0][:12])
+    st = lrn.state()
+    st["min_hidden"] = 9
+    st["max_hidden"] = 32
+    data = store.encode(st)
+    with _device_store() as dstore:
+        with pytest.raises(dstore.FormatError, match="hidden = 8, must be 9..32"):
+            dstore.decode(data, "x.bin")
 
 
 @contextlib.contextmanager

@@ -3,10 +3,10 @@ only: would the growth rule then reach the paper's 43 % of the fixed network's F
 
 The issue's idea: a nearest-mean head is the smallest model there is, so the learner could start
 from it (min_hidden 0: the head and the output biases only) and grow hidden units only when its
-check misses the target. The board and the file format do not allow a width of 0 yet (FORMAT.md
-2: HEAD's width is at least 1). This experiment patches the host reference alone, so nothing here
-runs on a board: the first layer's initial scale is 0 for a fan-in of 0 (there are no weights to
-draw), and a learner made with min_hidden 0 starts at width 0.
+check misses the target. When ncm_start.md was made, only a patch of the host reference allowed a
+width of 0; since file format version 5 the board, the reference and the file allow it, and the
+benchmark's growth-rule candidates include min_hidden 0 (settings.MIN_HIDDENS), so this script now
+runs on the unpatched reference.
 
 For each data set it reads the hyperparameters and growth rule the benchmark chose
 (bench/results.json of the same commit) and runs, over the benchmark's validation class orders,
@@ -25,25 +25,9 @@ from pathlib import Path
 import numpy as np
 
 from tinycil_host.bench import select, settings
-from tinycil_host.reference import learner as ref_learner
-from tinycil_host.reference import net as ref_net
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import runner  # noqa: E402  (this folder's shared runner)
-
-
-def _allow_width_zero():
-    """Patch the reference (this process only) so that min_hidden 0 starts without hidden units."""
-    scale = ref_net.init_scale
-    ref_net.init_scale = lambda fan_in: scale(fan_in) if fan_in > 0 else 0.0
-    made = ref_learner.Learner.__init__
-
-    def init(self, *args, min_hidden=8, **kwargs):
-        made(self, *args, min_hidden=max(1, min_hidden), **kwargs)
-        if min_hidden == 0:
-            self.min_hidden = 0
-            self.net.set_hidden(0, self.rng)
-    ref_learner.Learner.__init__ = init
 
 
 def one_dataset(name, results, st):
@@ -74,7 +58,7 @@ def report(res, meta):
     L = ["# Growth from the nearest-mean head alone (min_hidden 0), on validation", "",
          "Made by `bench/experiments/ncm_start.py` (command in its docstring) at commit `%s`, %s, %.0f s; "
          "hyperparameters, growth rule and class orders as in [../report.md](../report.md); the host reference "
-         "patched to allow a width of 0 (the board does not). Validation split only: nothing here was run on "
+         "(min_hidden 0 is allowed since file format version 5). Validation split only: nothing here was run on "
          "test. Final validation accuracy, %%, mean of %d class orders; FLOPs: inference FLOPs of the trainable "
          "network, as a fraction of the fixed network's." % (meta["commit"], meta["date"], meta["seconds"],
                                                             meta["orders"]), "",
@@ -108,7 +92,6 @@ def report(res, meta):
 
 
 def main(argv=None):
-    _allow_width_zero()
     return runner.main("ncm_start", __doc__, one_dataset, report, argv)
 
 

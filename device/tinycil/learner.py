@@ -46,7 +46,7 @@ class Learner:
                  "max_samples": max_samples}
         for name, lo, hi in INT_RANGES:
             _check_int(name, given[name], lo, hi)
-        _check_int("min_hidden", min_hidden, 1, max_hidden)
+        _check_int("min_hidden", min_hidden, 0, max_hidden)  # 0: the nearest-mean head alone until growth
         if not isinstance(target, (int, float)) or not 0.0 <= target <= 1.0:
             raise ValueError("target must be an accuracy between 0 and 1")
         if path is not None:

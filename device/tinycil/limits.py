@@ -2,7 +2,7 @@
 # here, the host reads this file (tinycil_host.limits), FORMAT.md quotes it, and a test
 # fails when a copy drifts. Plain Python that CPython can import too.
 VERSION = "0.4.0"          # the package (device and host)
-FORMAT_VERSION = 4         # the learner file (FORMAT.md 2); versions 1 to 3 still load
+FORMAT_VERSION = 5         # the learner file (FORMAT.md 2); versions 1 to 4 still load
 DEFAULT_PATH = "/tinycil_data"
 MIN_SAMPLES = 3            # fewer cannot be split into distillation and validation data
 MAX_SAMPLES = 64           # default capacity of one learn_class call (option max_samples)

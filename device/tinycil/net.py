@@ -123,7 +123,8 @@ class Net:
         last = len(self.W) - 1
         inp = X
         for l in range(last + 1):
-            B.linear(inp, self.W[l], self.b[l], self.A[l], m, s[l], s[l + 1], l < last)
+            if s[l + 1]:  # a hidden width of 0 has nothing to compute (ulab has no empty arrays to add)
+                B.linear(inp, self.W[l], self.b[l], self.A[l], m, s[l], s[l + 1], l < last)
             inp = self.A[l]
         if self.ncm is not None:
             P, p0, a, b = self.ncm
@@ -140,8 +141,10 @@ class Net:
         loss = xent_grad(B, Z, labels, weights, m, s[-1], self._lse)
         d = Z
         for l in range(last, -1, -1):
+            if not s[l + 1]:  # width 0: no weights, and no gradient to pass down
+                break
             inp = X if l == 0 else self.A[l - 1]
-            dX = self.dA[l - 1] if l > 0 else None
+            dX = self.dA[l - 1] if l > 0 and s[l] else None
             if dX is not None:  # the layer below's gradient uses this layer's weights before the step
                 B.fill(dX, m, s[l], 0.0)
                 B.matmul_acc(d, self.W[l], dX, m, s[l], s[l + 1])

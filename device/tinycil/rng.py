@@ -76,5 +76,6 @@ def f32(v):
 
 
 def init_scale(fan_in):
-    """FORMAT.md 3: the scale of new weights, f32(sqrt(f32(6 / fan_in))), equal on every runtime."""
-    return f32(sqrt(f32(6.0 / fan_in)))
+    """FORMAT.md 3: the scale of new weights, f32(sqrt(f32(6 / fan_in))), equal on every runtime;
+    0 for a fan-in of 0 (a layer above a width of 0 has no weights to draw)."""
+    return f32(sqrt(f32(6.0 / fan_in))) if fan_in > 0 else 0.0

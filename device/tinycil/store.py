@@ -19,9 +19,9 @@ FILE = "learner.bin"
 BACKUP = "learner.bak"
 TEMP = "learner.tmp"
 
-# version 4 added ncm_separate to HYPR; version 3 added flags, calls and ncm_var to HEAD,
-# ncm_weight to HYPR and the MEAN chunk; version 2 added replay_noise to HYPR. Older files read
-# with the added fields 0 (off): how they trained.
+# version 5 allows min_hidden and hidden of 0; version 4 added ncm_separate to HYPR; version 3
+# added flags, calls and ncm_var to HEAD, ncm_weight to HYPR and the MEAN chunk; version 2 added
+# replay_noise to HYPR. Older files read with the added fields 0 (off): how they trained.
 HEAD = "<HHHHHHHHIfIHHf"
 HEAD_V2 = "<HHHHHHHHIfI"
 HYPR = "<ffHHHHffHHHffH"

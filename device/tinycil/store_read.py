@@ -305,9 +305,9 @@ def _consistent(st, name):
         raise FormatError("%s: inconsistent learner (%s)" % (name, what))
 
     for k, v, lo, hi in (("n_inputs", n_inputs, 1, 4096), ("n_features", n_features, 1, 4096),
-                         ("max_hidden", max_hidden, 1, 1024), ("min_hidden", min_hidden, 1, max_hidden),
+                         ("max_hidden", max_hidden, 1, 1024), ("min_hidden", min_hidden, 0, max_hidden),
                          ("grow_step", grow_step, 1, 1024), ("max_classes", max_classes, 2, 255),
-                         ("n_layers", n_layers, 1, 4), ("hidden", width, 1, max_hidden),
+                         ("n_layers", n_layers, 1, 4), ("hidden", width, min_hidden, max_hidden),
                          ("memory_bytes", memory_bytes, 1, 1 << 30)):
         if not lo <= v <= hi:
             bad("%s = %d, must be %d..%d" % (k, v, lo, hi))

@@ -82,6 +82,9 @@ def _cases(ds, lrn):
         "learn_x": ds.X_train[ds.y_train == 2][:30].astype(f32), "learn_n": 30, "learn_label": "two",
         "learn_seed": 5, "learn_target": 1.0,  # an unreachable target makes it grow, to cover growth
         "update_x": ds.X_train[ds.y_train == 2][30:50].astype(f32), "update_n": 20,  # then an update of it
+        # a "class" half of which is an old class: the width-0 learner misses and grows from 0
+        "zero_x": np.concatenate([ds.X_train[ds.y_train == 8][:15], ds.X_train[ds.y_train == 1][25:40]]).astype(f32),
+        "zero_n": 30,
     }
 
 
@@ -95,7 +98,7 @@ def _write_inputs(work, cfg):
     return js
 
 
-def _reference(cfg, lrn):
+def _reference(cfg, lrn, zero):
     """The same operations on the reference, from the same state."""
     res = {}
     r = Rng(cfg["rng_seed"])
@@ -144,7 +147,19 @@ def _reference(cfg, lrn):
     res["apart"] = apart.learn_class(cfg["learn_label"], cfg["learn_x"], target=cfg["learn_target"],
                                      seed=cfg["learn_seed"])
     res["apart_state"] = apart.state()
+    res["zero"] = zero.learn_class(cfg["learn_label"], cfg["zero_x"], target=cfg["learn_target"], seed=cfg["learn_seed"])
+    res["zero_state"] = zero.state()
     return res
+
+
+def _zero_learner(ds):
+    """A learner made with min_hidden 0 whose two classes the nearest-mean head alone learns: width 0."""
+    lrn = Learner(ds.n_features, max_hidden=16, min_hidden=0, grow_step=8, max_classes=8, memory_bytes=1400,
+                  target=0.5, seed=13, input_offset=8.0, input_scale=1 / 8.0, epochs=6, distill_iters=10,
+                  ncm_weight=1.0)
+    for c in (0, 1):
+        lrn.learn_class(ds.classes[c], ds.X_train[ds.y_train == c][:25])
+    return lrn
 
 
 def _head_apart(lrn):
@@ -152,6 +167,11 @@ def _head_apart(lrn):
     st = lrn.state()
     st["hyper"] = dict(st["hyper"], ncm_separate=1, ncm_weight=1.0)
     return st
+
+
+def _dense_flat(st):
+    """A state's dense weights and biases, layer by layer, as one vector."""
+    return np.concatenate([np.concatenate([W.ravel(), b]) for W, b in st["dense"]])
 
 
 def _flat(net):
@@ -219,8 +239,7 @@ def compare(work, cfg, ref, host_f32, host_int8):
         _same("learn_class: samples kept (distilled, held out)", (rep["synthetic_samples"], rep["held_out_kept"]),
               (ref["learn"]["synthetic_samples"], ref["learn"]["held_out_kept"])),
         _same("learn_class: rng state after", st["rng_state"], rs["rng_state"]),
-        _row("learn_class: weights", np.concatenate([np.concatenate([W.ravel(), b]) for W, b in st["dense"]]),
-             np.concatenate([np.concatenate([W.ravel(), b]) for W, b in rs["dense"]]), TOL["learn"]),
+        _row("learn_class: weights", _dense_flat(st), _dense_flat(rs), TOL["learn"]),
         _row("learn_class: replay values", st["replay"].values(), rs["replay"].values(), TOL["learn"]),
         _row("learn_class: distill loss", rep["distill_loss"], ref["learn"]["distill_loss"], TOL["learn"]),
         _row("learn_class: accuracy", [rep["accuracy"]], [ref["learn"]["accuracy"]], TOL["exact"]),
@@ -243,10 +262,25 @@ def compare(work, cfg, ref, host_f32, host_int8):
         return rows, out.get("backend", "?")
     ra = ref["apart_state"]
     rows += [
-        _row("head apart: learn_class weights", np.concatenate([np.concatenate([W.ravel(), b]) for W, b in sep["dense"]]),
-             np.concatenate([np.concatenate([W.ravel(), b]) for W, b in ra["dense"]]), TOL["learn"]),
+        _row("head apart: learn_class weights", _dense_flat(sep), _dense_flat(ra), TOL["learn"]),
         _same("head apart: widths, accuracy", (out["apart"]["hidden"], out["apart"]["accuracy"], sep["hyper"]["ncm_separate"]),
               (ref["apart"]["hidden"], ref["apart"]["accuracy"], 1)),
+    ]
+    try:
+        zero = store.decode((work / "dev_zero" / store.FILE).read_bytes(), "device learner.bin (from width 0)")
+    except (OSError, store.FormatError) as e:
+        rows.append({"op": "from width 0: device file", "abs": float("nan"), "rel": float("nan"), "tol": 0.0,
+                     "ok": False, "note": str(e)})
+        return rows, out.get("backend", "?")
+    rz = ref["zero_state"]
+    rows += [
+        _same("from width 0: widths", (out["zero"]["hidden_before"], out["zero"]["hidden"]),
+              (ref["zero"]["hidden_before"], ref["zero"]["hidden"])),
+        # a ratio of counts: one sample apart is >= 1/n; the tolerance only absorbs a float32 quotient
+        _row("from width 0: accuracy", [out["zero"]["accuracy"]], [ref["zero"]["accuracy"]], TOL["forward"]),
+        _row("from width 0: learn_class weights", _dense_flat(zero), _dense_flat(rz), TOL["learn"]),
+        _same("from width 0: the case grows from 0", (ref["zero"]["hidden_before"], ref["zero"]["hidden"][-1] > 0),
+              (0, True)),
     ]
     return rows, out.get("backend", "?")
 
@@ -259,7 +293,7 @@ def check(interpreter=None, backend=None, keep=None):
     work = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="tinycil-parity-"))
     try:
         work.mkdir(parents=True, exist_ok=True)
-        for sub in ("host", "host_apart", "dev_f32", "dev_int8", "dev_learn", "dev_apart"):
+        for sub in ("host", "host_apart", "host_zero", "dev_f32", "dev_int8", "dev_learn", "dev_apart", "dev_zero"):
             shutil.rmtree(work / sub, ignore_errors=True)
         host_f32 = store.encode(lrn.state(), store.ENC_F32)
         host_int8 = store.encode(lrn.state(), store.ENC_INT8)
@@ -268,6 +302,11 @@ def check(interpreter=None, backend=None, keep=None):
         js["learner"] = str(work / "host")
         store.save_bytes(work / "host_apart", store.encode(_head_apart(lrn), store.ENC_F32))
         js["learner_apart"] = str(work / "host_apart")
+        zero = _zero_learner(ds)
+        if zero.net.sizes[1] != 0:
+            raise CliError("parity: the width-0 case grew while learning its base classes (width %d)" % zero.net.sizes[1])
+        store.save_bytes(work / "host_zero", store.encode(zero.state(), store.ENC_F32))
+        js["learner_zero"] = str(work / "host_zero")
         js["backend"] = backend
         (work / "input.json").write_text(json.dumps(js))
         try:
@@ -278,7 +317,7 @@ def check(interpreter=None, backend=None, keep=None):
             tail = (r.stderr.strip() or r.stdout.strip()).splitlines()[-3:]
             raise CliError("the device side failed under %s: %s" % (interpreter or mpy.default_interpreter(),
                                                                    " | ".join(tail)))
-        ref = _reference(cfg, lrn)
+        ref = _reference(cfg, lrn, zero)
         return compare(work, cfg, ref, host_f32, host_int8)
     finally:
         if not keep:

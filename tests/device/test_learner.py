@@ -236,6 +236,28 @@ def test_a_separate_head_is_left_out_of_training(ctx):
     check(runs[3.0, 0][0] != runs[0.0, 0][0], "a head trained with the network left the weights alone")
 
 
+def test_a_learner_can_start_from_the_nearest_mean_head_alone(ctx):
+    # min_hidden 0 (FORMAT.md 4): no hidden unit until a check misses its target; the width-0
+    # learner predicts from its head and biases, is saved and loaded at width 0, and grows from 0
+    check("min_hidden" in str(raises(ValueError, tinycil.new, N_IN, path=None, min_hidden=-1)), "negative")
+    path = ctx["tmp"] + "/zero"
+    l = _new(ctx, path, min_hidden=0, ncm_weight=1.0, target=0.5)
+    for i, c in enumerate(CENTRES[:3]):
+        rep = l.learn_class("c%d" % i, _blob(i, 15, c), verbose=False)
+        check(rep["hidden"] == [0] and not rep["grew"], "c%d: report %r" % (i, rep))
+    check(l.net.flops() == 2 * N_IN * 3, "width-0 FLOPs %d (the head alone)" % l.net.flops())
+    hits = sum(1 for i, c in enumerate(CENTRES[:3]) for x in _blob(300 + i, 10, c) if l.predict(x) == "c%d" % i)
+    check(hits >= 27, "%d/30 from the head alone" % hits)
+    m = tinycil.load(path, verbose=False, backend=ctx["backend"])
+    check(m.net.sizes == [N_IN, 0, 3] and m.min_hidden == 0, "loaded sizes %r" % m.net.sizes)
+    seq = iter([0.4, 0.6])  # a scripted check (FORMAT.md 7.6): the first misses, the widened one meets
+    m.check = lambda v0, n_val, n_train: next(seq)
+    rep = m.learn_class("c3", _blob(3, 15, CENTRES[3]), verbose=False)
+    check(rep["hidden_before"] == 0 and rep["hidden"] == [2] and rep["grew"], "growth from 0: %r" % rep)
+    check(tinycil.load(path, verbose=False, backend=ctx["backend"]).net.sizes == [N_IN, 2, 4], "saved widened")
+    rmtree(path)
+
+
 def test_load_sizes_the_workspace_for_max_samples(ctx):
     # a board that learns from a few samples per call loads with a smaller workspace
     path = ctx["tmp"] + "/maxs"

@@ -146,6 +146,16 @@ l = tinycil.from_state(store.load_state(cfg["learner_apart"], log=None), path=W 
 rep = l.learn_class(cfg["learn_label"], (X[i * ni:(i + 1) * ni] for i in range(cfg["learn_n"])), target=cfg["learn_target"],
                     verbose=False, seed=cfg["learn_seed"])
 out["apart"] = dict((key, rep[key]) for key in ("accuracy", "hidden"))
+l = None
+gc.collect()
+
+# a learner still at width 0 (the nearest-mean head alone) whose check misses: it grows from 0
+l = tinycil.from_state(store.load_state(cfg["learner_zero"], log=None), path=W + "/dev_zero",
+                       backend=cfg.get("backend"))
+X = rd("zero_x")
+rep = l.learn_class(cfg["learn_label"], (X[i * ni:(i + 1) * ni] for i in range(cfg["zero_n"])), target=cfg["learn_target"],
+                    verbose=False, seed=cfg["learn_seed"])
+out["zero"] = dict((key, rep[key]) for key in ("accuracy", "hidden", "hidden_before"))
 
 with open(W + "/output.json", "w") as f:
     json.dump(out, f)

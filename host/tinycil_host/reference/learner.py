@@ -26,8 +26,8 @@ class Learner:
         frontend = list(frontend or [])
         if n_features is None:
             n_features = frontend[-1].n_out if frontend else n_inputs
-        if not 1 <= min_hidden <= max_hidden:
-            raise ValueError("min_hidden must be between 1 and max_hidden")
+        if not 0 <= min_hidden <= max_hidden:  # 0: the nearest-mean head alone until growth
+            raise ValueError("min_hidden must be between 0 and max_hidden")
         if not 0.0 <= target <= 1.0:
             raise ValueError("target must be an accuracy between 0 and 1")
         self.hp = {k: hyper.pop(k, v) for k, v in HYPER}

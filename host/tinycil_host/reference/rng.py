@@ -45,8 +45,9 @@ class Rng:
 
 
 def init_scale(fan_in):
-    """FORMAT.md 3: the scale of new weights, f32(sqrt(f32(6 / fan_in))), as every board computes it."""
-    return float(F32(sqrt(float(F32(6.0 / fan_in)))))
+    """FORMAT.md 3: the scale of new weights, f32(sqrt(f32(6 / fan_in))), as every board computes it;
+    0 for a fan-in of 0 (a layer above a width of 0 has no weights to draw)."""
+    return float(F32(sqrt(float(F32(6.0 / fan_in))))) if fan_in > 0 else 0.0
 
 
 def f32(v):
