@@ -95,20 +95,27 @@ def test_mnist_scenario_is_the_committed_benchmarks_mnist_learner():
 
 def test_the_frozen_rows_are_skipped_with_a_reason(monkeypatch, tmp_path):
     monkeypatch.delenv(boards.FROZEN_ENV, raising=False)
-    it, why = boards.frozen_interpreter()
-    assert it is None and "TINYCIL_FROZEN_MICROPYTHON is not set" in why
-    monkeypatch.setenv(boards.FROZEN_ENV, str(tmp_path / "none"))
-    it, why = boards.frozen_interpreter()
-    assert it is None and "does not exist" in why
-    text = device_report.report(META, _results(frozen={"skipped": why}))
-    assert "## Frozen into the firmware" in text and "Not measured: TINYCIL_FROZEN_MICROPYTHON names" in text
+    found, why = boards.frozen_interpreters()
+    assert found == [] and "TINYCIL_FROZEN_MICROPYTHON is not set" in why[0]
+    monkeypatch.setenv(boards.FROZEN_ENV, "%s:%s" % (tmp_path / "none", tmp_path / "other"))
+    found, why = boards.frozen_interpreters()
+    assert found == [] and len(why) == 2 and "does not exist" in why[0] and "other" in why[1]
+    text = device_report.report(META, _results(frozen=[{"skipped": w} for w in why]))
+    assert "## Frozen into the firmware" in text and text.count("Not measured: TINYCIL_FROZEN_MICROPYTHON names") == 2
 
 
 def test_report_states_the_heap_freezing_frees():
-    fr = {"interpreter": "/x/frozen (32-bit)", "digits_kb": 94,
+    fr = {"interpreter": "/x/frozen (32-bit)", "backend": "pure", "digits_kb": 94,
           "frozen": {"import": 7040, "modules": 9712, "new": 66176},
           "files": {"interpreter": "/x/m32", "import": 43488, "modules": 59888, "new": 116352}}
-    text = device_report.report(META, _results(frozen=fr))
-    assert "| .mpy files | /x/m32 | 42.5 KB | 58.5 KB | 113.6 KB | (the table above) |" in text
-    assert "| frozen | /x/frozen (32-bit) | 6.9 KB | 9.5 KB | 64.6 KB | 94 KB |" in text
-    assert "Freezing frees 49.0 KB of heap" in text
+    fu = dict(fr, interpreter="/x/frozen-ulab (32-bit)", backend="ulab", digits_kb=110,
+              frozen={"import": 7040, "modules": 10240, "new": 70000}, files={"skipped": "no ulab build"})
+    text = device_report.report(META, _results(frozen=[fr, fu]))
+    assert "| pure | .mpy files | /x/m32 | 42.5 KB | 58.5 KB | 113.6 KB | (the table above) |" in text
+    assert "| pure | frozen | /x/frozen (32-bit) | 6.9 KB | 9.5 KB | 64.6 KB | 94 KB |" in text
+    assert "| ulab | .mpy files | not measured: no ulab build |" in text
+    assert "| ulab | frozen | /x/frozen-ulab (32-bit) | 6.9 KB | 10.0 KB | 68.4 KB | 110 KB |" in text
+    # one pair of frozen columns per build in the board table: 94 KB fits 110, 110 KB fits too, neither 56
+    assert "| ESP32 (no PSRAM), at most | about 110 KB | fits | - | fits | fits | - | fits | - |" in text
+    assert "| ESP32 (no PSRAM), at start | about 56 KB | no | - | no | no | - | no | - |" in text
+    assert "Freezing frees 49.0 KB of heap once the modules are imported (pure)" in text

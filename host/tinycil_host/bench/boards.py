@@ -15,8 +15,9 @@ a board's word size and float, and on an emulated Cortex-M3 board.
 - **Host time** (issue "The ulab path"): the same scenario side by side in one run on this
   machine: the NumPy reference, every ulab interpreter and the pure backend; the ratios.
 - **Seeds**: the scenario at other learner seeds (the test runs seed 1).
-- **Frozen** (optional): on the 32-bit unix build $TINYCIL_FROZEN_MICROPYTHON names, tinycil frozen
-  into it (device/manifest.py, README "Freezing into firmware"), the heap that `import tinycil`,
+- **Frozen** (optional): on each 32-bit unix build $TINYCIL_FROZEN_MICROPYTHON names (':'-separated,
+  e.g. one without ulab and one with it), tinycil frozen into it (device/manifest.py, README
+  "Freezing into firmware"), the heap that `import tinycil`,
   the modules learn_class uses and a learner take, beside the same figures on the 32-bit
   $MICROPYTHON interpreter of its backend and float with the package as .mpy files; and the digits
   scenario's smallest heap frozen. Skipped, with the reason, when the variable is not set.
@@ -95,24 +96,30 @@ def digits_passes(it, package, data_dir, kb):
     return re.search(r"^1 passed, 0 failed$", r.stdout, re.M) is not None
 
 
-def frozen_interpreter():
-    """(Interpreter, None) for the 32-bit build $TINYCIL_FROZEN_MICROPYTHON names, tinycil frozen
-    into it; else (None, why not)."""
-    path = os.environ.get(FROZEN_ENV, "").strip()
-    if not path:
-        return None, ("%s is not set: no interpreter with tinycil frozen in (README, Freezing into firmware)"
-                      % FROZEN_ENV)
-    try:
-        it = mpy.probe(path)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        return None, "%s names %s" % (FROZEN_ENV, e)
-    if not it.board_like:
-        return None, "%s names %s, a %d-bit build: its heap is not a board's" % (FROZEN_ENV, path, it.word_bits)
-    r = subprocess.run([path, "-c", "import tinycil; print('FROZEN', tinycil.__version__)"], capture_output=True,
-                       text=True, timeout=60, env=dict(os.environ, MICROPYPATH=".frozen"))
-    if "FROZEN " not in r.stdout:
-        return None, "%s names %s, which has no tinycil frozen in" % (FROZEN_ENV, path)
-    return it, None
+def frozen_interpreters():
+    """([Interpreter, ...], [why not, ...]): the 32-bit builds $TINYCIL_FROZEN_MICROPYTHON names
+    (':'-separated) with tinycil frozen into them, and a reason for each name that is not one."""
+    paths = [p for p in os.environ.get(FROZEN_ENV, "").strip().split(":") if p]
+    if not paths:
+        return [], ["%s is not set: no interpreter with tinycil frozen in (README, Freezing into firmware)"
+                    % FROZEN_ENV]
+    found, why = [], []
+    for path in paths:
+        try:
+            it = mpy.probe(path)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            why.append("%s names %s" % (FROZEN_ENV, e))
+            continue
+        if not it.board_like:
+            why.append("%s names %s, a %d-bit build: its heap is not a board's" % (FROZEN_ENV, path, it.word_bits))
+            continue
+        r = subprocess.run([path, "-c", "import tinycil; print('FROZEN', tinycil.__version__)"], capture_output=True,
+                           text=True, timeout=60, env=dict(os.environ, MICROPYPATH=".frozen"))
+        if "FROZEN " not in r.stdout:
+            why.append("%s names %s, which has no tinycil frozen in" % (FROZEN_ENV, path))
+            continue
+        found.append(it)
+    return found, why
 
 
 def import_heap(it, package, work):
@@ -315,8 +322,9 @@ def run(args):
                 row["mnist"] = mnist_heaps(it, pkg, prepared[0], prepared[1], data_dir)
         res["heaps"].append(row)
 
-    fz, why = frozen_interpreter()
-    res["frozen"] = {"skipped": why} if why else frozen_rows(fz, board_like, data_dir, not args.no_search, prepared)
+    found, why = frozen_interpreters()
+    res["frozen"] = [frozen_rows(fz, board_like, data_dir, not args.no_search, prepared) for fz in found]
+    res["frozen"] += [{"skipped": w} for w in why]
 
     why = qemu_board.unavailable()
     res["qemu"] = {"skipped": why} if why else qemu_runs(qemu_board.named_firmware(), digits)

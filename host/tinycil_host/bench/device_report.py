@@ -19,35 +19,43 @@ def _fits(kb, free):
     return bool(kb) and kb <= free
 
 
-def _frozen(fr):
-    L = ["", "## Frozen into the firmware", ""]
-    if not fr:
+def _frozen(frs):
+    """The frozen section from bench-device's list of frozen builds (measured, or skipped with why)."""
+    if not frs:
         return []
-    if "skipped" in fr:
-        return L + ["Not measured: %s." % fr["skipped"]]
-    L += ["Heap taken (gc.mem_free() before minus after, 256 KB heap) by `import tinycil`, then with every module "
-          "a learn_class uses, then with the digits scenario's learner (`tinycil.new(64, max_hidden=32, "
-          "memory_bytes=6400)`): the package as .mpy files on the filesystem, and frozen into the interpreter "
-          "(device/manifest.py).", "",
-          "| package | interpreter | import tinycil | + its modules | + a learner | digits scenario passes from |",
-          "|---|---|---|---|---|---|"]
-    f, fz = fr.get("files", {}), fr["frozen"]
-    if "skipped" in f:
-        L.append("| .mpy files | not measured: %s | | | | |" % f["skipped"])
-    else:
-        L.append("| .mpy files | %s | %s | %s | %s | (the table above) |" % (
-            f["interpreter"], _kib(f["import"]), _kib(f["modules"]), _kib(f["new"])))
-    L.append("| frozen | %s | %s | %s | %s | %s |" % (
-        fr["interpreter"], _kib(fz["import"]), _kib(fz["modules"]), _kib(fz["new"]),
-        _kb(fr["digits_kb"]) if "digits_kb" in fr else "-"))
-    if "skipped" not in f:
-        L += ["", "Freezing frees %s of heap once the modules are imported." % _kib(f["modules"] - fz["modules"])]
-    m = fr.get("mnist")
-    if m:
-        L += ["", "Frozen, the MNIST learner of the heap table loads and learns its two classes from %s with its "
-              "front-end read from the file, %s with it in RAM (goal %d KB: %s)." % (
-                  _kb(m["file"]["smallest_heap_kb"]), _kb(m["ram"]["smallest_heap_kb"]), GOAL_KB["mnist"],
-                  "met" if _fits(m["file"]["smallest_heap_kb"], GOAL_KB["mnist"]) else "**missed**")]
+    L = ["", "## Frozen into the firmware", ""]
+    done = [fr for fr in frs if "skipped" not in fr]
+    if done:
+        L += ["Heap taken (gc.mem_free() before minus after, 256 KB heap) by `import tinycil`, then with every "
+              "module a learn_class uses, then with the digits scenario's learner (`tinycil.new(64, max_hidden=32, "
+              "memory_bytes=6400)`): the package as .mpy files on the filesystem, and frozen into the interpreter "
+              "(device/manifest.py).", "",
+              "| backend | package | interpreter | import tinycil | + its modules | + a learner | digits scenario passes from |",
+              "|---|---|---|---|---|---|---|"]
+    notes = []
+    for fr in done:
+        f, fz, b = fr.get("files", {}), fr["frozen"], fr["backend"]
+        if "skipped" in f:
+            L.append("| %s | .mpy files | not measured: %s | | | | |" % (b, f["skipped"]))
+        else:
+            L.append("| %s | .mpy files | %s | %s | %s | %s | (the table above) |" % (
+                b, f["interpreter"], _kib(f["import"]), _kib(f["modules"]), _kib(f["new"])))
+            notes.append("Freezing frees %s of heap once the modules are imported (%s)." % (
+                _kib(f["modules"] - fz["modules"]), b))
+        L.append("| %s | frozen | %s | %s | %s | %s | %s |" % (
+            b, fr["interpreter"], _kib(fz["import"]), _kib(fz["modules"]), _kib(fz["new"]),
+            _kb(fr["digits_kb"]) if "digits_kb" in fr else "-"))
+        m = fr.get("mnist")
+        if m:
+            notes.append("Frozen (%s), the MNIST learner of the heap table loads and learns its two classes from %s "
+                         "with its front-end read from the file, %s with it in RAM (goal %d KB: %s)." % (
+                             b, _kb(m["file"]["smallest_heap_kb"]), _kb(m["ram"]["smallest_heap_kb"]), GOAL_KB["mnist"],
+                             "met" if _fits(m["file"]["smallest_heap_kb"], GOAL_KB["mnist"]) else "**missed**"))
+    for n in notes:
+        L += ["", n]
+    for fr in frs:
+        if "skipped" in fr:
+            L += ["", "Not measured: %s." % fr["skipped"]]
     return L
 
 
@@ -90,13 +98,12 @@ def report(meta, res):
                   "with max_samples = %d), loaded with that max_samples and taught two more classes from %d samples "
                   "each; accuracy on %d test rows of its four classes.".format(MNIST_LEARNER["memory_bytes"]) % (
                       MNIST_LEARNER["features"], mi["frontend_bytes"], MNIST_LEARNER["max_hidden"], mi["file_bytes"], mi["board_ram"], MNIST_CALL, MNIST_CALL, MNIST_TEST * 4)]
-        fz = res.get("frozen") or {}
-        frozen = "digits_kb" in fz  # the frozen build's smallest heaps, when measured
+        frozen = [fz for fz in res.get("frozen") or [] if "digits_kb" in fz]  # builds whose heaps were measured
         L += ["", "Which boards these fit (heap MicroPython leaves free; the smallest passing heap above%s):" % (
                   ", and frozen below" if frozen else ""), "",
-              "| board | free heap | digits, pure | digits, ulab | MNIST learner (front-end in the file) |%s" % (
-                  " digits, frozen (%s) | MNIST learner, frozen |" % fz.get("backend", "pure") if frozen else ""),
-              "|---|---|---|---|---|%s" % ("---|---|" if frozen else "")]
+              "| board | free heap | digits, pure | digits, ulab | MNIST learner (front-end in the file) |%s" % "".join(
+                  " digits, frozen (%s) | MNIST learner, frozen (%s) |" % (fz["backend"], fz["backend"]) for fz in frozen),
+              "|---|---|---|---|---|%s" % ("---|---|" * len(frozen))]
         by = {h["backend"]: h for h in heaps}
 
         def cell(kb, free):
@@ -105,7 +112,7 @@ def report(meta, res):
             cells = [cell(by[b]["digits_kb"] if b in by else None, free) for b in ("pure", "ulab")]
             mk = [h["mnist"]["file"]["smallest_heap_kb"] for h in heaps if h.get("mnist")]
             cells.append(cell(min([k for k in mk if k] or [0]), free))
-            if frozen:
+            for fz in frozen:
                 cells.append(cell(fz["digits_kb"], free))
                 cells.append(cell(fz["mnist"]["file"]["smallest_heap_kb"] if fz.get("mnist") else None, free))
             L.append("| %s | about %d KB | %s |" % (name, free, " | ".join(cells)))
