@@ -156,7 +156,9 @@ class Learner:
             raise
         if self.scale_pending:
             log("input scaling learned from these %d samples (new()'s input_scale sets it instead)" % n)
-        snapshot = None if self.path is not None else self._snapshot()
+        # the undo copy: the saved file, or (no folder, or nothing saved in it yet) one in RAM
+        saved = self.path is not None and store.exists(store.join(self.path, store.FILE))
+        snapshot = None if saved else self._snapshot()
         report = {}
         attempt = 0
         lr0 = self.hp["lr"]
@@ -585,7 +587,7 @@ class Learner:
         return self._frontend.flops() if self._frontend is not None else 0
 
     def _snapshot(self):
-        """The learner's file image in RAM: the undo copy of a learner that has no folder."""
+        """The learner's file image in RAM: the undo copy of a learner that has no file."""
         return store.encode(to_state(self))
 
     def _restore(self, snapshot, cause, drop_workspace):

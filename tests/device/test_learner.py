@@ -258,6 +258,28 @@ def test_a_learner_can_start_from_the_nearest_mean_head_alone(ctx):
     rmtree(path)
 
 
+def test_a_failed_learn_before_the_first_save_leaves_the_learner_intact(ctx):
+    # from_state with a folder that holds no file yet: the undo copy is kept in RAM
+    from tinycil import store
+    src = _new(ctx, ctx["tmp"] + "/saved")
+    for i, c in enumerate(CENTRES[:2]):
+        src.learn_class("c%d" % i, _blob(i, 15, c), verbose=False)
+    path = ctx["tmp"] + "/unsaved"
+    rmtree(path)
+    l = tinycil.from_state(store.load_state(src.path, log=None), path=path, backend=ctx["backend"])
+    x = _blob(50, 1, CENTRES[1])[0]
+    before = l.scores(x)
+
+    def broken(v0, n_val, n_train):
+        raise RuntimeError("check failed")
+    l.check = broken
+    e = raises(RuntimeError, l.learn_class, "c2", _blob(2, 15, CENTRES[2]), verbose=False)
+    check("check failed" in str(e), "the cause: %s" % e)
+    check(l.classes == ["c0", "c1"] and l.scores(x) == before, "restored: %r" % l.classes)
+    check(not store.exists(store.join(path, store.FILE)), "nothing was saved")
+    rmtree(src.path)
+
+
 def test_load_sizes_the_workspace_for_max_samples(ctx):
     # a board that learns from a few samples per call loads with a smaller workspace
     path = ctx["tmp"] + "/maxs"
