@@ -202,6 +202,18 @@ def _short(v):
     return s if len(s) < 60 else s[:57] + "..."
 
 
+def _device_file(work, sub, case, rows):
+    """(state, bytes) of the learner file the board wrote in work/sub; (None, None) with a failing
+    row added to `rows` when it is missing or does not decode."""
+    try:
+        data = (work / sub / store.FILE).read_bytes()
+        return store.decode(data, "device learner.bin (%s)" % case), data
+    except (OSError, store.FormatError) as e:
+        rows.append({"op": "%s: device file" % case, "abs": float("nan"), "rel": float("nan"), "tol": 0.0,
+                     "ok": False, "note": str(e)})
+        return None, None
+
+
 def compare(work, cfg, ref, host_f32, host_int8):
     out = json.loads((work / "output.json").read_text())
 
@@ -224,12 +236,8 @@ def compare(work, cfg, ref, host_f32, host_int8):
         _row("distill: matching loss", out["distill_loss"], ref["distill_loss"], TOL["distill"]),
     ]
     # learn_class: the board's file, read here
-    try:
-        dev_bytes = (work / "dev_learn" / store.FILE).read_bytes()
-        st = store.decode(dev_bytes, "device learner.bin")
-    except (OSError, store.FormatError) as e:
-        rows.append({"op": "learn_class: device file", "abs": float("nan"), "rel": float("nan"), "tol": 0.0,
-                     "ok": False, "note": str(e)})
+    st, dev_bytes = _device_file(work, "dev_learn", "learn_class", rows)
+    if st is None:
         return rows, out.get("backend", "?")
     rs = ref["learn_state"]
     rep = out["learn"]
@@ -254,11 +262,8 @@ def compare(work, cfg, ref, host_f32, host_int8):
               "byte-identical"),
         _same("file: board file -> host -> board", store.encode(st, store.ENC_F32), dev_bytes, "byte-identical"),
     ]
-    try:
-        sep = store.decode((work / "dev_apart" / store.FILE).read_bytes(), "device learner.bin (head apart)")
-    except (OSError, store.FormatError) as e:
-        rows.append({"op": "head apart: device file", "abs": float("nan"), "rel": float("nan"), "tol": 0.0,
-                     "ok": False, "note": str(e)})
+    sep, _ = _device_file(work, "dev_apart", "head apart", rows)
+    if sep is None:
         return rows, out.get("backend", "?")
     ra = ref["apart_state"]
     rows += [
@@ -266,11 +271,8 @@ def compare(work, cfg, ref, host_f32, host_int8):
         _same("head apart: widths, accuracy", (out["apart"]["hidden"], out["apart"]["accuracy"], sep["hyper"]["ncm_separate"]),
               (ref["apart"]["hidden"], ref["apart"]["accuracy"], 1)),
     ]
-    try:
-        zero = store.decode((work / "dev_zero" / store.FILE).read_bytes(), "device learner.bin (from width 0)")
-    except (OSError, store.FormatError) as e:
-        rows.append({"op": "from width 0: device file", "abs": float("nan"), "rel": float("nan"), "tol": 0.0,
-                     "ok": False, "note": str(e)})
+    zero, _ = _device_file(work, "dev_zero", "from width 0", rows)
+    if zero is None:
         return rows, out.get("backend", "?")
     rz = ref["zero_state"]
     rows += [
