@@ -2,7 +2,8 @@
 # 2-D ulab arrays of fixed capacity. Only 2-D arrays are used (firmware builds default to
 # ULAB_MAX_DIMS=2); np.dot always gets two 2-D operands (ulab's 1-D x 2-D case is not
 # numpy's). Hot paths work on views in place; every np.dot result is a temporary, so
-# products are taken in blocks of at most BLOCK output rows to keep each one small
+# products and temporaries are taken in blocks of at most BLOCK rows to keep each one small: on a
+# fragmented heap a large temporary finds no block long before the free bytes run out
 # (a board's heap has few large free blocks).
 from array import array
 
@@ -11,7 +12,6 @@ from ulab import numpy as np
 from ._int8 import relu_dots, rows_times
 from .alloc import zeroed
 from .limits import CHUNK, MAX_ABS
-from .rng import f32 as _f32s
 
 NAME = "ulab"
 BLOCK = 8
@@ -30,13 +30,13 @@ def _floats(a, i0, n):
     return np.frombuffer(a, dtype=np.float, count=n, offset=4 * i0)
 
 
-def _ints(a, n):
-    # a[:n] of an array('i') as a float ndarray. ulab has no int32 dtype, and np.array()
+def _ints(a, n, i0=0):
+    # a[i0:i0+n] of an array('i') as a float ndarray. ulab has no int32 dtype, and np.array()
     # reads an array item by item (ten times slower), so each little-endian int32 is read
     # as its int16 high half and uint16 low half: hi * 65536 + lo is one exact sum, rounded
     # once as converting the int would be
-    lo = np.frombuffer(a, dtype=np.uint16, count=2 * n)[0::2]
-    v = np.frombuffer(a, dtype=np.int16, count=2 * n)[1::2] * 65536.0
+    lo = np.frombuffer(a, dtype=np.uint16, count=2 * n, offset=4 * i0)[0::2]
+    v = np.frombuffer(a, dtype=np.int16, count=2 * n, offset=4 * i0)[1::2] * 65536.0
     v += lo
     return v
 
@@ -231,9 +231,11 @@ def gather_rows(X, r0, P, idx, scales, i0, m, nf):
     # rows r0..r0+m-1 of X = pool rows idx[i0..i0+m-1] (int8), each times its scales[i0 + r]
     if m <= 0:
         return
-    x = X[r0:r0 + m, :nf]
-    x[:, :] = np.take(P, np.frombuffer(idx, dtype=np.uint16, count=m, offset=2 * i0), axis=0)
-    x *= _floats(scales, i0, m).reshape((m, 1))
+    for b0 in range(0, m, BLOCK):  # np.take's result is a temporary: BLOCK rows at most
+        mb = min(BLOCK, m - b0)
+        x = X[r0 + b0:r0 + b0 + mb, :nf]
+        x[:, :] = np.take(P, np.frombuffer(idx, dtype=np.uint16, count=mb, offset=2 * (i0 + b0)), axis=0)
+        x *= _floats(scales, i0 + b0, mb).reshape((mb, 1))
 
 
 def add_window(X, r, t, o, nf, a):
@@ -349,8 +351,10 @@ def qlinear(x, Wq, scales, bias, y, n_in, n_out, relu, i0=0):
 
 def add_int_rows(G, gi, s, k, n):
     # G[r, j] += s[r] * gi[r n + j] for r < k, j < n (gi: integer rows, s: their scales)
-    g = G[:k, :n]
-    g += _ints(gi, k * n).reshape((k, n)) * _floats(s, 0, k).reshape((k, 1))
+    for b0 in range(0, k, BLOCK):  # BLOCK rows at a time, so that each temporary is small
+        mb = min(BLOCK, k - b0)
+        g = G[b0:b0 + mb, :n]
+        g += _ints(gi, mb * n, b0 * n).reshape((mb, n)) * _floats(s, b0, mb).reshape((mb, 1))
 
 
 def _f32(a):
@@ -358,29 +362,31 @@ def _f32(a):
     return np.array(array("f", a.flatten())).reshape(a.shape) if _WIDE else a
 
 
-def quantize_row(M, i, n, q, o):
-    # quantize_rows for one row, written at q[o]
-    v = M[i:i + 1, :n]
-    m = float(np.max(np.maximum(v, -v)))
-    sc = _f32s(m / 127.0) if m > 0.0 else 1.0
+def _quantize_block(v, q, o):
+    # the rows of view v (r x n) by the int8 rule into q[o:o + r n]; returns their scales (r x 1)
+    r, n = v.shape
+    m = np.max(np.maximum(v, -v), axis=1)
+    sc = _f32(np.where(m > 0.0, m / 127.0, 1.0)).reshape((r, 1))
     t = _f32(v / sc)
     f = np.floor(t)
     f += (t - f) >= 0.5
-    np.frombuffer(q, dtype=np.int8, count=n, offset=o).reshape((1, n))[:, :] = np.clip(f, -127.0, 127.0)
+    np.frombuffer(q, dtype=np.int8, count=r * n, offset=o).reshape((r, n))[:, :] = np.clip(f, -127.0, 127.0)
     return sc
 
 
+def quantize_row(M, i, n, q, o):
+    # quantize_rows for one row, written at q[o]
+    return float(_quantize_block(M[i:i + 1, :n], q, o)[0, 0])
+
+
 def quantize_rows(M, k, n, q, scales):
-    # rows 0..k-1 of M (n values each) into the int8 array q (row-major) and scales, by the int8 rule
-    v = M[:k, :n]
-    m = np.max(np.maximum(v, -v), axis=1)
-    sc = _f32(np.where(m > 0.0, m / 127.0, 1.0)).reshape((k, 1))
-    t = _f32(v / sc)
-    f = np.floor(t)
-    f += (t - f) >= 0.5
-    np.frombuffer(q, dtype=np.int8, count=k * n).reshape((k, n))[:, :] = np.clip(f, -127.0, 127.0)
-    for r in range(k):
-        scales[r] = float(sc[r, 0])
+    # rows 0..k-1 of M (n values each) into the int8 array q (row-major) and scales, by the int8
+    # rule; BLOCK rows at a time, so that each temporary is small
+    for b0 in range(0, k, BLOCK):
+        b1 = min(b0 + BLOCK, k)
+        sc = _quantize_block(M[b0:b1, :n], q, b0 * n)
+        for r in range(b0, b1):
+            scales[r] = float(sc[r - b0, 0])
 
 
 def row_scales(sc, p0, n):
