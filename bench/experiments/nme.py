@@ -48,22 +48,14 @@ class NearestMeanOfExemplars(ref.Learner):
         return np.argmax(self._hidden(self.features(X)) @ M.T, axis=1)
 
 
-VARIANTS = (("ours", "ours", None), ("ours_nme", "ours", NearestMeanOfExemplars), ("fixed", "fixed", None),
-            ("fixed_nme", "fixed", NearestMeanOfExemplars), ("ncm", "ncm", None))
-
-
-def one_dataset(name, results, st):
-    return runner.run_variants(name, results, st, VARIANTS)
-
-
-def report(res, meta):
-    return runner.variants_report(
-        res, meta, "Nearest-mean-of-exemplars prediction (iCaRL), on validation", "nme.py",
-        "+NME: predicted by the nearest mean of the stored rows' hidden activations (L2-normalised).", VARIANTS, ("ours", "ours +NME", "fixed", "fixed +NME", "NCM"))
+# (key, column label, learner class): each is run with ours and with the fixed network
+VARIANTS = (("nme", "+NME", NearestMeanOfExemplars),)
 
 
 def main(argv=None):
-    return runner.main("nme", __doc__, one_dataset, report, argv)
+    return runner.variants_main(
+        "nme", __doc__, VARIANTS, "Nearest-mean-of-exemplars prediction (iCaRL), on validation",
+        "+NME: predicted by the nearest mean of the stored rows' hidden activations (L2-normalised).", argv)
 
 
 if __name__ == "__main__":

@@ -108,3 +108,15 @@ def variants_report(res, meta, title, script, what, variants, headers):
         L.append("| %s | %s |" % (name, " | ".join(cells)))
     L.append("| **mean** | %s |" % " | ".join("**%.1f**" % np.mean(sums[k]) if sums[k] else "-" for k in keys))
     return "\n".join(L) + "\n"
+
+
+def variants_main(name, doc, extras, title, what, argv=None):
+    """main() of an experiment that compares learner variants: `extras` are (key, column label,
+    learner class); each runs with ours and with the fixed network, beside both as the benchmark
+    runs them and NCM (run_variants on each data set, variants_report's table)."""
+    variants = ([("ours", "ours", None)] + [("ours_" + k, "ours", c) for k, _, c in extras]
+                + [("fixed", "fixed", None)] + [("fixed_" + k, "fixed", c) for k, _, c in extras] + [("ncm", "ncm", None)])
+    headers = (["ours"] + ["ours " + lab for _, lab, _ in extras] + ["fixed"] + ["fixed " + lab for _, lab, _ in extras]
+               + ["NCM"])
+    return main(name, doc, lambda ds, results, st: run_variants(ds, results, st, variants),
+                lambda res, meta: variants_report(res, meta, title, name + ".py", what, variants, headers), argv)

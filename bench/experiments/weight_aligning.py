@@ -40,22 +40,14 @@ class WeightAligned(ref.Learner):
         return report
 
 
-VARIANTS = (("ours", "ours", None), ("ours_wa", "ours", WeightAligned), ("fixed", "fixed", None),
-            ("fixed_wa", "fixed", WeightAligned), ("ncm", "ncm", None))
-
-
-def one_dataset(name, results, st):
-    return runner.run_variants(name, results, st, VARIANTS)
-
-
-def report(res, meta):
-    return runner.variants_report(
-        res, meta, "Weight aligning of the output layer, on validation", "weight_aligning.py",
-        "+WA: the new class's output row rescaled to the older rows' mean norm after each new class.", VARIANTS, ("ours", "ours +WA", "fixed", "fixed +WA", "NCM"))
+# (key, column label, learner class): each is run with ours and with the fixed network
+VARIANTS = (("wa", "+WA", WeightAligned),)
 
 
 def main(argv=None):
-    return runner.main("weight_aligning", __doc__, one_dataset, report, argv)
+    return runner.variants_main(
+        "weight_aligning", __doc__, VARIANTS, "Weight aligning of the output layer, on validation",
+        "+WA: the new class's output row rescaled to the older rows' mean norm after each new class.", argv)
 
 
 if __name__ == "__main__":
