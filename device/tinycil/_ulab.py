@@ -14,7 +14,7 @@ from .alloc import zeroed
 from .limits import CHUNK, MAX_ABS
 
 NAME = "ulab"
-BLOCK = 8
+BLOCK = 4
 _WIDE = 1.0 + 1e-12 != 1.0  # float64 build: arrays hold wider values than a file stores
 
 
@@ -168,20 +168,23 @@ def xent_delta(Z, labels, w, m, n, inv):
 
 
 def sgd(W, V, G, rows, cols, lr, mu):
-    g = G[:rows, :cols]
-    w = W[:rows, :cols]
-    if V is None:
-        w -= g * lr
-        return
-    v = V[:rows, :cols]
-    v *= mu
-    v -= g * lr
-    w += v
+    for r0 in range(0, rows, BLOCK):
+        r1 = min(r0 + BLOCK, rows)
+        w = W[r0:r1, :cols]
+        if V is None:
+            w -= G[r0:r1, :cols] * lr
+            continue
+        v = V[r0:r1, :cols]
+        v *= mu
+        v -= G[r0:r1, :cols] * lr
+        w += v
 
 
 def matmul_acc(D, W, G, m, n_in, n_out):
-    g = G[:m, :n_in]
-    g += np.dot(D[:m, :n_out], W[:n_out, :n_in])
+    for r0 in range(0, m, BLOCK):
+        r1 = min(r0 + BLOCK, m)
+        g = G[r0:r1, :n_in]
+        g += np.dot(D[r0:r1, :n_out], W[:n_out, :n_in])
 
 
 def col_mean(H, m, n, out):
@@ -200,13 +203,17 @@ def fill_rows(D, src, m, n, scale):
 
 
 def clip_rows(M, m, n, lo, hi):
-    v = M[:m, :n]
-    v[:, :] = np.minimum(np.maximum(v, lo[:1, :n]), hi[:1, :n])
+    for r0 in range(0, m, BLOCK):
+        v = M[r0:min(r0 + BLOCK, m), :n]
+        v[:, :] = np.minimum(np.maximum(v, lo[:1, :n]), hi[:1, :n])
 
 
 def sumsq(M, rows, cols):
-    v = M[:rows, :cols]
-    return float(np.sum(v * v))
+    t = 0.0
+    for r0 in range(0, rows, BLOCK):
+        v = M[r0:min(r0 + BLOCK, rows), :cols]
+        t += float(np.sum(v * v))
+    return t
 
 
 def all_finite(M, rows, cols):
