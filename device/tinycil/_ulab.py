@@ -65,11 +65,17 @@ def scale_row(x, off, sc, M, n):
     # go through the caller's checked loop, which also names any bad value
     if not (type(x) is array or (type(x) is np.ndarray and x.dtype == np.float)):
         return False
+    # views, not copies, where they can be (a 784-input row is a 3 KB temporary): off and sc are
+    # the learner's array('f'); x is the caller's, of any typecode (MicroPython's array has no
+    # .typecode: an empty slice's repr names it). ulab's v[:] = w copies w through a temporary of
+    # its size; zeroing v and adding w in place does not.
     v = M[0, :n]
-    v[:] = np.array(x)
-    v -= np.array(off)
-    v *= np.array(sc)
-    return bool(np.all(np.isfinite(v))) and float(np.max(np.maximum(v, -v))) <= MAX_ABS
+    v[:] = 0.0
+    v += x if type(x) is np.ndarray else (
+        _floats(x, 0, n) if not _WIDE and repr(x[:0]) == "array('f')" else np.array(x))
+    v -= _floats(off, 0, n)
+    v *= _floats(sc, 0, n)
+    return bool(np.all(np.isfinite(v))) and max(float(np.max(v)), -float(np.min(v))) <= MAX_ABS
 
 
 def set_row(M, i, values, n):
@@ -106,12 +112,15 @@ def round_f32(M, r0, r1, cols):
 
 
 def linear(X, W, b, Y, m, n_in, n_out, relu):
-    Z = Y[:m, :n_out]
-    Z[:, :] = np.dot(X[:m, :n_in], W[:n_out, :n_in].transpose())
-    if b is not None:
-        Z += b[:1, :n_out]
-    if relu:
-        Z[:, :] = np.maximum(Z, 0.0)
+    Wt = W[:n_out, :n_in].transpose()
+    for r0 in range(0, m, BLOCK):  # np.dot's result is a temporary: BLOCK rows at most
+        r1 = min(r0 + BLOCK, m)
+        Z = Y[r0:r1, :n_out]
+        Z[:, :] = np.dot(X[r0:r1, :n_in], Wt)
+        if b is not None:
+            Z += b[:1, :n_out]
+        if relu:
+            Z[:, :] = np.maximum(Z, 0.0)
 
 
 def sgd_linear(W, V, b, Vb, X, dY, m, n_in, n_out, lr, mu):
@@ -251,10 +260,14 @@ def add_window(X, r, t, o, nf, a):
 
 
 def linear_q(X, P, p0, a, b, Y, m, nf, n):
+    Pt = P[p0:p0 + n, :].transpose()
+    for r0 in range(0, m, BLOCK):  # BLOCK rows at a time, so that each temporary is small
+        r1 = min(r0 + BLOCK, m)
+        y = Y[r0:r1, :n]
+        z = np.dot(X[r0:r1, :nf], Pt)
+        z *= a[:1, :n]
+        y += z
     y = Y[:m, :n]
-    z = np.dot(X[:m, :nf], P[p0:p0 + n, :].transpose())
-    z *= a[:1, :n]
-    y += z
     y += b[:1, :n]
 
 
