@@ -19,6 +19,16 @@ def _fits(kb, free):
     return bool(kb) and kb <= free
 
 
+def _met(kb, goal):
+    # a smallest heap against its goal (None: no heap up to the search's limit passed)
+    return "met" if _fits(kb, goal) else "**missed**"
+
+
+def _fit_cell(kb, free):
+    # the per-board table's cell: "-" when not measured
+    return "-" if not kb else ("fits" if kb <= free else "no")
+
+
 def _frozen(frs):
     """The frozen section from bench-device's list of frozen builds (measured, or skipped with why)."""
     if not frs:
@@ -50,7 +60,7 @@ def _frozen(frs):
             notes.append("Frozen (%s), the MNIST learner of the heap table loads and learns its two classes from %s "
                          "with its front-end read from the file, %s with it in RAM (goal %d KB: %s)." % (
                              b, _kb(m["file"]["smallest_heap_kb"]), _kb(m["ram"]["smallest_heap_kb"]), GOAL_KB["mnist"],
-                             "met" if _fits(m["file"]["smallest_heap_kb"], GOAL_KB["mnist"]) else "**missed**"))
+                             _met(m["file"]["smallest_heap_kb"], GOAL_KB["mnist"])))
     for n in notes:
         L += ["", n]
     for fr in frs:
@@ -85,10 +95,9 @@ def report(meta, res):
             f, r = m.get("file", {}), m.get("ram", {})
             L.append("| %s | %s | %d KB: %s | %s | %s | %d KB: %s |" % (
                 h["tag"], _kb(h["digits_kb"]), GOAL_KB["digits"],
-                "met" if h["digits_kb"] and h["digits_kb"] <= GOAL_KB["digits"] else "**missed**",
+                _met(h["digits_kb"], GOAL_KB["digits"]),
                 _kb(f.get("smallest_heap_kb")) if m else "-", _kb(r.get("smallest_heap_kb")) if m else "-",
-                GOAL_KB["mnist"], ("met" if f.get("smallest_heap_kb") and f["smallest_heap_kb"] <= GOAL_KB["mnist"]
-                                   else "**missed**") if m else "-"))
+                GOAL_KB["mnist"], _met(f.get("smallest_heap_kb"), GOAL_KB["mnist"]) if m else "-"))
         mi = res.get("mnist", {})
         if "skipped" in mi:
             L += ["", "The MNIST learner was skipped: %s." % mi["skipped"]]
@@ -105,16 +114,13 @@ def report(meta, res):
                   " digits, frozen (%s) | MNIST learner, frozen (%s) |" % (fz["backend"], fz["backend"]) for fz in frozen),
               "|---|---|---|---|---|%s" % ("---|---|" * len(frozen))]
         by = {h["backend"]: h for h in heaps}
-
-        def cell(kb, free):
-            return "-" if not kb else ("fits" if kb <= free else "no")
         for name, free in BOARDS:
-            cells = [cell(by[b]["digits_kb"] if b in by else None, free) for b in ("pure", "ulab")]
+            cells = [_fit_cell(by[b]["digits_kb"] if b in by else None, free) for b in ("pure", "ulab")]
             mk = [h["mnist"]["file"]["smallest_heap_kb"] for h in heaps if h.get("mnist")]
-            cells.append(cell(min([k for k in mk if k] or [0]), free))
+            cells.append(_fit_cell(min([k for k in mk if k] or [0]), free))
             for fz in frozen:
-                cells.append(cell(fz["digits_kb"], free))
-                cells.append(cell(fz["mnist"]["file"]["smallest_heap_kb"] if fz.get("mnist") else None, free))
+                cells.append(_fit_cell(fz["digits_kb"], free))
+                cells.append(_fit_cell(fz["mnist"]["file"]["smallest_heap_kb"] if fz.get("mnist") else None, free))
             L.append("| %s | about %d KB | %s |" % (name, free, " | ".join(cells)))
     else:
         L.append("No 32-bit interpreter was named (or --no-search): no heap measured.")
