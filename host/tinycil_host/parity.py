@@ -111,11 +111,11 @@ def _reference(cfg, lrn, zero):
     net.reset_momentum()
     res["step_loss"] = [net.step(cfg["step_x"], cfg["step_labels"], cfg["step_weights"], cfg["lr"], cfg["mu"])
                         for _ in range(cfg["steps"])]
-    res["step"] = _flat(net)
+    res["step"] = _net_flat(net)
     before = net.forward(cfg["forward_x"])
     shapes = [(W.shape, b.shape) for W, b in zip(net.W, net.b)]
     net.set_hidden(cfg["widen_to"], Rng(cfg["widen_seed"]))
-    res["widen"] = _flat(net)
+    res["widen"] = _net_flat(net)
 
     def widen_from(flat):
         # widening is exact: apply it to the device's own post-step weights
@@ -128,7 +128,7 @@ def _reference(cfg, lrn, zero):
             pos += bs[0]
         n.reset_momentum()
         n.set_hidden(cfg["widen_to"], Rng(cfg["widen_seed"]))
-        return _flat(n)
+        return _net_flat(n)
     res["widen_from"] = widen_from
     res["widen_change"] = float(np.abs(net.forward(cfg["forward_x"]) - before).max())
     res["widen_sizes"] = list(net.sizes)
@@ -169,13 +169,13 @@ def _head_apart(lrn):
     return st
 
 
-def _dense_flat(st):
-    """A state's dense weights and biases, layer by layer, as one vector."""
-    return np.concatenate([np.concatenate([W.ravel(), b]) for W, b in st["dense"]])
+def _flat(layers):
+    """(weights, bias) pairs, layer by layer, as one vector: a state's "dense", or a net's."""
+    return np.concatenate([np.concatenate([W.ravel(), b]) for W, b in layers])
 
 
-def _flat(net):
-    return np.concatenate([np.concatenate([W.ravel(), b]) for W, b in zip(net.W, net.b)])
+def _net_flat(net):
+    return _flat(zip(net.W, net.b))
 
 
 # ---- comparison ---------------------------------------------------------------------
@@ -247,7 +247,7 @@ def compare(work, cfg, ref, host_f32, host_int8):
         _same("learn_class: samples kept (distilled, held out)", (rep["synthetic_samples"], rep["held_out_kept"]),
               (ref["learn"]["synthetic_samples"], ref["learn"]["held_out_kept"])),
         _same("learn_class: rng state after", st["rng_state"], rs["rng_state"]),
-        _row("learn_class: weights", _dense_flat(st), _dense_flat(rs), TOL["learn"]),
+        _row("learn_class: weights", _flat(st["dense"]), _flat(rs["dense"]), TOL["learn"]),
         _row("learn_class: replay values", st["replay"].values(), rs["replay"].values(), TOL["learn"]),
         _row("learn_class: distill loss", rep["distill_loss"], ref["learn"]["distill_loss"], TOL["learn"]),
         _row("learn_class: accuracy", [rep["accuracy"]], [ref["learn"]["accuracy"]], TOL["exact"]),
@@ -267,7 +267,7 @@ def compare(work, cfg, ref, host_f32, host_int8):
         return rows, out.get("backend", "?")
     ra = ref["apart_state"]
     rows += [
-        _row("head apart: learn_class weights", _dense_flat(sep), _dense_flat(ra), TOL["learn"]),
+        _row("head apart: learn_class weights", _flat(sep["dense"]), _flat(ra["dense"]), TOL["learn"]),
         _same("head apart: widths, accuracy", (out["apart"]["hidden"], out["apart"]["accuracy"], sep["hyper"]["ncm_separate"]),
               (ref["apart"]["hidden"], ref["apart"]["accuracy"], 1)),
     ]
@@ -280,7 +280,7 @@ def compare(work, cfg, ref, host_f32, host_int8):
               (ref["zero"]["hidden_before"], ref["zero"]["hidden"])),
         # a ratio of counts: one sample apart is >= 1/n; the tolerance only absorbs a float32 quotient
         _row("from width 0: accuracy", [out["zero"]["accuracy"]], [ref["zero"]["accuracy"]], TOL["forward"]),
-        _row("from width 0: learn_class weights", _dense_flat(zero), _dense_flat(rz), TOL["learn"]),
+        _row("from width 0: learn_class weights", _flat(zero["dense"]), _flat(rz["dense"]), TOL["learn"]),
         _same("from width 0: the case grows from 0", (ref["zero"]["hidden_before"], ref["zero"]["hidden"][-1] > 0),
               (0, True)),
     ]
