@@ -31,28 +31,27 @@ import runner  # noqa: E402  (this folder's shared runner)
 
 
 class UndoLearner(ref.Learner):
-    """The reference learner, except that a widening the check does not reward is undone.
+    """The reference learner, except that a widening the check does not reward is undone:
+    when the growth loop stops stalled, the units of its last widening are dropped (their
+    incoming rows and outgoing columns), and the narrower network is kept as retrained."""
 
-    The growth loop calls _accuracy after every fit; a wider net whose check is not above the
-    previous one's is the stalled case, where the loop stops. Here the net is narrowed back
-    before the loop sees it (the loop still stops: the returned accuracy is the stalled one)."""
+    def grow(self, acc, loss, target, retrain, recheck, log):
+        widths = []
+        grown = super().grow
 
-    _last = None
-
-    def _accuracy(self, new_rows):
-        acc = super()._accuracy(new_rows)
-        width = self.net.hidden[0]
-        last = self._last
-        if last is not None and width > last[0] and acc <= last[1]:
+        def retrain_noting_width():
+            widths.append(self.net.hidden[0])
+            return retrain()
+        before = self.net.hidden[0]
+        acc, loss, stalled = grown(acc, loss, target, retrain_noting_width, recheck, log)
+        if stalled:
+            narrower = widths[-2] if len(widths) > 1 else before
             net = self.net
             for layer in range(1, len(net.sizes) - 1):
-                net.sizes[layer] = last[0]
+                net.sizes[layer] = narrower
             net._resize()
             net._grow_momentum()
-            self._last = None
-            return acc
-        self._last = (width, acc)
-        return acc
+        return acc, loss, stalled
 
 
 class NoStallLearner(ref.Learner):
@@ -60,15 +59,14 @@ class NoStallLearner(ref.Learner):
     reported as at least a hair above the one before it, so the growth loop never sees a
     widening that did not raise it (it still stops at the target or at max_hidden)."""
 
-    _last = None
+    def grow(self, acc, loss, target, retrain, recheck, log):
+        last = [acc]
 
-    def _accuracy(self, new_rows):
-        acc = super()._accuracy(new_rows)
-        width = self.net.hidden[0]
-        if self._last is not None and width > self._last[0]:
-            acc = max(acc, self._last[1] + 1e-9)
-        self._last = (width, acc)
-        return acc
+        def recheck_never_stalling():
+            a = max(recheck(), last[0] + 1e-9)
+            last[0] = a
+            return a
+        return super().grow(acc, loss, target, retrain, recheck_never_stalling, log)
 
 
 def run_orders(split, st, orders, method, hyper, nf_out, undo=False):
