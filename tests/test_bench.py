@@ -213,27 +213,31 @@ def test_front_end_size_is_the_fixed_networks_best_on_validation(monkeypatch):
 
 
 def test_growth_rule_search_covers_where_the_size_search_starts(monkeypatch):
-    """select_target tries every (min_hidden, grow_step, tolerance) below max_hidden and hands
-    the chosen min_hidden on; here only starting at 16 gets within a point of fixed."""
+    """select_target tries every (min_hidden, grow_step, tolerance, grow_undo) below max_hidden
+    and hands the chosen rule on; here only starting at 16 gets within a point of fixed, and
+    undo pays only there (fewer FLOPs at tolerance 0.1)."""
     from tinycil_host.progress import Bar
     seen = []
 
     def fake_run(split, st, orders, method, h, nf_out):
         if method == "fixed":
             return 0.80, 1000.0, 0.8
-        seen.append((h["min_hidden"], h["grow_step"], h["tolerance"]))
+        seen.append((h["min_hidden"], h["grow_step"], h["tolerance"], h["grow_undo"]))
         acc = 0.795 if h["min_hidden"] == 16 else 0.75
-        return acc, 100.0 * h["min_hidden"] + h["grow_step"] + h["tolerance"], 0.7
+        saved = 50.0 if h["grow_undo"] and h["tolerance"] == 0.1 else 0.0
+        return acc, 100.0 * h["min_hidden"] + h["grow_step"] + h["tolerance"] - saved, 0.7
 
     monkeypatch.setattr(select, "validation_run", fake_run)
     monkeypatch.setattr(select, "validation_orders", lambda split, st: [[0, 1]])
     split = type("S", (), {"D": type("D", (), {"name": "x"})})()
-    with Bar(100, enabled=False) as bar:
+    with Bar(200, enabled=False) as bar:
         hyper, cands = select.select_target(split, {}, {"max_hidden": 24}, None, [{"x": 1}], bar)
     # 32 is not narrower than max_hidden 24: not tried
-    assert {m for m, _, _ in seen} == {0, 8, 16}
-    assert len(seen) == 3 * len(settings.GROW_STEPS) * len(settings.TOLERANCES) == len(cands)
-    assert (hyper["min_hidden"], hyper["grow_step"], hyper["tolerance"]) == (16, 8, min(settings.TOLERANCES))
+    assert {s[0] for s in seen} == {0, 8, 16} and {s[3] for s in seen} == set(settings.GROW_UNDOS)
+    assert len(seen) == 3 * len(settings.GROW_STEPS) * len(settings.TOLERANCES) * len(settings.GROW_UNDOS) == len(cands)
+    assert (hyper["min_hidden"], hyper["grow_step"], hyper["tolerance"], hyper["grow_undo"]) == (16, 8, 0.1, 1)
+    assert select.rule_name(hyper) == "min 16 step 8 tol 0.1 undo"
+    assert select.rule_name({"grow_step": 8, "tolerance": 1}) == "min 8 step 8 tol 1"  # an older results.json
 
 
 def test_joint_rule_summary_compares_with_the_main_fixed_runs():

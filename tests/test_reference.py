@@ -174,18 +174,23 @@ def test_learn_class_grows_to_meet_its_target_and_predicts(digits):
     assert lrn.predict(digits.X_test[5]) == lrn.classes[lrn.predict_batch(digits.X_test[5:6])[0]]
 
 
-@pytest.mark.parametrize("checks, hidden, stalled", [
-    ([0.5, 0.6, 0.7, 0.8], [8], False),   # every widening raises the check: up to max_hidden
-    ([0.5, 0.5], [4], True),              # the first widening buys nothing: growth stops there
-    ([0.5, 0.7, 0.6], [6], True),         # the second one loses: stops after it (widening kept)
+@pytest.mark.parametrize("undo, checks, hidden, stalled", [
+    (0, [0.5, 0.6, 0.7, 0.8], [8], False),   # every widening raises the check: up to max_hidden
+    (0, [0.5, 0.5], [4], True),              # the first widening buys nothing: growth stops there
+    (0, [0.5, 0.7, 0.6], [6], True),         # the second one loses: stops after it (widening kept)
+    (1, [0.5, 0.6, 0.7, 0.8], [8], False),   # grow_undo: nothing to undo
+    (1, [0.5, 0.5, 0.45], [2], True),        # the first widening is dropped; the last check is the narrower net's
+    (1, [0.5, 0.7, 0.6, 0.65], [4], True),   # the second one is dropped, the first kept
 ])
-def test_growth_stops_when_a_widening_does_not_raise_the_check(digits, monkeypatch, checks, hidden, stalled):
+def test_growth_stops_when_a_widening_does_not_raise_the_check(digits, monkeypatch, undo, checks, hidden, stalled):
     lrn = Learner(64, max_hidden=8, min_hidden=2, grow_step=2, input_offset=8.0, input_scale=0.125,
-                  target=0.99, distill_iters=2, epochs=2)
+                  target=0.99, distill_iters=2, epochs=2, grow_undo=undo)
     seq = iter(checks)
     monkeypatch.setattr(lrn, "check", lambda rows: next(seq))
     r = lrn.learn_class("0", digits.X_train[digits.y_train == 0][:20])
     assert r["hidden"] == hidden and r["growth_stalled"] is stalled and r["accuracy"] == checks[-1]
+    assert next(seq, None) is None and [W.shape[0] for W in lrn.net.W[:-1]] == hidden
+    assert store.decode(lrn.to_bytes())["hidden"] == hidden[0]
 
 
 def test_divergence_retries_once_at_half_the_learning_rate(digits, monkeypatch):

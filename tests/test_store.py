@@ -114,13 +114,13 @@ def _drop_tail(d, tag, n_bytes):
 
 
 def _as_version(data, version):
-    """The same learner as an older image: version 4 has the same chunks (widths of at least 1);
-    version 3 lacks HYPR's ncm_separate; version 2 also
+    """The same learner as an older image: version 5 lacks HYPR's grow_undo; version 4 has
+    version 5's chunks (widths of at least 1); version 3 also lacks HYPR's ncm_separate; version 2 also
     HEAD's flags, calls and ncm_var, HYPR's ncm_weight and the MEAN chunk; version 1 also HYPR's
     replay_noise. CRC recomputed."""
     d = bytearray(data[:-12])
     d[4] = version
-    _drop_tail(d, b"HYPR", {4: 0, 3: 2, 2: 6, 1: 10}[version])
+    _drop_tail(d, b"HYPR", {5: 2, 4: 2, 3: 4, 2: 8, 1: 12}[version])
     if version < 3:
         _drop_tail(d, b"HEAD", 8)
         pos, n = _chunk_at(d, b"MEAN")
@@ -143,8 +143,8 @@ def test_version_3_loads_with_the_head_training_with_the_network():
     assert st["means"].q.tolist() == want["means"].q.tolist() and st["ncm_var"] == want["ncm_var"]
     assert store.encode(st)[4] == FORMAT_VERSION  # saved back as the current version
     with _device_store() as dstore:
-        assert dstore.decode(_as_version(v4, 3))["hypr"][-2:] == (np.float32(3.0), 0)
-        assert dstore.decode(v4)["hypr"][-1] == 1
+        assert dstore.decode(_as_version(v4, 3))["hypr"][-3:] == (np.float32(3.0), 0, 0)
+        assert dstore.decode(v4)["hypr"][-2] == 1
 
 
 @pytest.mark.parametrize("version", [1, 2])
@@ -167,19 +167,32 @@ def test_older_files_load_with_the_new_fields_off(learner, version):
     # the board reads it to the same bytes
     with _device_store() as dstore:
         dst = dstore.decode(old)
-        assert dst["hypr"][-2:] == (0.0, 0) and dst["head"][11:] == (0, 0, 0.0)  # flags, calls, ncm_var
+        assert dst["hypr"][-3:] == (0.0, 0, 0) and dst["head"][11:] == (0, 0, 0.0)  # flags, calls, ncm_var
         nf, n, p = dst["means"]
         assert (nf, n) == (st["n_features"], len(st["classes"]))
         assert bytes(p.read(4, len(p) - 4)) == b"".join(struct.pack("<If", int(st["counts"][c]), float(st["means"].scale[c]))
                                         + st["means"].q[c].tobytes() for c in range(n))
 
 
-def test_version_4_loads_as_it_is(learner):
-    cur = learner.to_bytes()
-    old = _as_version(cur, 4)
-    assert old[4] == 4 and store.encode(store.decode(old)) == cur
+@pytest.mark.parametrize("version", [4, 5])
+def test_versions_4_and_5_load_with_growth_keeping_its_widenings(learner, version):
+    cur = learner.to_bytes()  # grow_undo 0, the default: the same learner in every version
+    old = _as_version(cur, version)
+    assert old[4] == version and store.encode(store.decode(old)) == cur
     with _device_store() as dstore:
         assert dstore.decode(old)["head"] == dstore.decode(cur)["head"]
+        assert dstore.decode(old)["hypr"] == dstore.decode(cur)["hypr"]
+
+
+def test_grow_undo_is_stored_and_read_on_both_sides():
+    lrn = Learner(64, grow_undo=1)
+    data = lrn.to_bytes()
+    assert store.decode(data)["hyper"]["grow_undo"] == 1
+    assert store.decode(_as_version(data, 5))["hyper"]["grow_undo"] == 0
+    with _device_store() as dstore:
+        assert dstore.decode(data)["hypr"][-1] == 1
+    with pytest.raises(ValueError, match="grow_undo"):
+        Learner(64, grow_undo=2)
 
 
 def _zero_width():

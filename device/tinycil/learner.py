@@ -62,6 +62,8 @@ class Learner:
                 raise ValueError("%s must be a number from 0 (off) to 1000" % k)
         if self.hp["ncm_separate"] not in (0, 1):
             raise ValueError("ncm_separate must be 0 (the head trains with the network) or 1 (apart)")
+        if self.hp["grow_undo"] not in (0, 1):
+            raise ValueError("grow_undo must be 0 (keep a widening that did not raise the check) or 1 (drop it)")
         for k, v in HYPER:
             if isinstance(v, float):  # as the file stores them: a reload then computes the same
                 self.hp[k] = f32(self.hp[k])
@@ -428,12 +430,14 @@ class Learner:
     def grow(self, acc, loss, target, v0, n_val, n_train, log):
         """6. While the check misses the target and width is left: widen by grow_step
         (function-preserving), train again, check again; a widening that does not raise the
-        check ends growth (it is kept): a miss that width does not fix must not buy the
-        maximum width. Returns (accuracy, loss, stalled)."""
+        check ends growth: a miss that width does not fix must not buy the maximum width. With
+        grow_undo that widening's units are dropped again (FORMAT.md 7.6) and the narrower net
+        checked. Returns (accuracy, loss, stalled)."""
         net = self.net
         while acc < target and net.hidden[0] < self.max_hidden:
-            w = min(net.hidden[0] + self.grow_step, self.max_hidden)
-            log("grow: hidden %d -> %d" % (net.hidden[0], w))
+            narrower = net.hidden[0]
+            w = min(narrower + self.grow_step, self.max_hidden)
+            log("grow: hidden %d -> %d" % (narrower, w))
             net.set_hidden(w, self.rng)
             loss = self.train(n_train, log, True)
             before = acc
@@ -441,6 +445,10 @@ class Learner:
             log("check: accuracy %.3f (target %.3f)" % (acc, target))
             if acc <= before:
                 log("grow: the widening did not raise the check; growth stops")
+                if self.hp["grow_undo"]:
+                    net.narrow(narrower)
+                    acc = self.check(v0, n_val, n_train)
+                    log("grow: its units dropped, hidden %d; check %.3f" % (narrower, acc))
                 return acc, loss, True
         return acc, loss, False
 

@@ -2,7 +2,7 @@
 # here, the host reads this file (tinycil_host.limits), FORMAT.md quotes it, and a test
 # fails when a copy drifts. Plain Python that CPython can import too.
 VERSION = "0.4.0"          # the package (device and host)
-FORMAT_VERSION = 5         # the learner file (FORMAT.md 2); versions 1 to 4 still load
+FORMAT_VERSION = 6         # the learner file (FORMAT.md 2); versions 1 to 5 still load
 DEFAULT_PATH = "/tinycil_data"
 MIN_SAMPLES = 3            # fewer cannot be split into distillation and validation data
 MAX_SAMPLES = 64           # default capacity of one learn_class call (option max_samples)
@@ -25,7 +25,7 @@ HYPER = (
     ("lr", 0.3), ("momentum", 0.0), ("epochs", 10), ("batch", 16),
     ("distill_iters", 40), ("embed_dim", 32), ("distill_lr", 0.3), ("distill_momentum", 0.5),
     ("val_every", 5), ("train_on_real", 1), ("max_per_class", 10), ("replay_noise", 0.0),
-    ("ncm_weight", 0.1), ("ncm_separate", 0),
+    ("ncm_weight", 0.1), ("ncm_separate", 0), ("grow_undo", 0),
 )
 # (name, lowest, highest) of new()'s integer options
 INT_RANGES = (

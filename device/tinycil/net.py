@@ -97,6 +97,13 @@ class Net:
             self._init_rows(l - 1, old, width, rng)
             self._zero_cols(l, old, width)
 
+    def narrow(self, width):
+        """Drop the hidden units from `width` on (their rows and columns are left in the buffers,
+        unused: a later widening sets them again)."""
+        for l in range(1, len(self.sizes) - 1):
+            if width < self.sizes[l]:
+                self.sizes[l] = width
+
     def add_class(self, rng):
         c = self.sizes[-1]
         if c >= self.caps[-1]:

@@ -19,12 +19,13 @@ FILE = "learner.bin"
 BACKUP = "learner.bak"
 TEMP = "learner.tmp"
 
-# version 5 allows min_hidden and hidden of 0; version 4 added ncm_separate to HYPR; version 3
-# added flags, calls and ncm_var to HEAD, ncm_weight to HYPR and the MEAN chunk; version 2 added
-# replay_noise to HYPR. Older files read with the added fields 0 (off): how they trained.
+# version 6 added grow_undo to HYPR; version 5 allows min_hidden and hidden of 0; version 4
+# added ncm_separate to HYPR; version 3 added flags, calls and ncm_var to HEAD, ncm_weight to
+# HYPR and the MEAN chunk; version 2 added replay_noise to HYPR. Older files read with the added fields 0 (off): how they trained.
 HEAD = "<HHHHHHHHIfIHHf"
 HEAD_V2 = "<HHHHHHHHIfI"
-HYPR = "<ffHHHHffHHHffH"
+HYPR = "<ffHHHHffHHHffHH"
+HYPR_V5 = "<ffHHHHffHHHffH"
 HYPR_V3 = "<ffHHHHffHHHff"
 HYPR_V2 = "<ffHHHHffHHHf"
 HYPR_V1 = "<ffHHHHffHHH"

@@ -4,7 +4,7 @@ import struct
 
 from .alloc import zeroed
 from .limits import MAX_LABEL_BYTES
-from .store import (BACKUP, ENC_F32, ENC_INT8, FILE, HEAD, HEAD_V2, HYPR, HYPR_V1, HYPR_V2, HYPR_V3, KIND_LEARNER,
+from .store import (BACKUP, ENC_F32, ENC_INT8, FILE, HEAD, HEAD_V2, HYPR, HYPR_V1, HYPR_V2, HYPR_V3, HYPR_V5, KIND_LEARNER,
                     MAGIC, VERSION, FormatError, _STRUCT_ERROR, _crc, _floats, dense_size, exists, f32_values, join,
                     mean_rows, replay_rows)
 
@@ -201,11 +201,12 @@ def _decode(src, name, lazy_frontend=False):
         if ver < 3:  # fields added since are 0 (off): how those files trained
             st["head"] = struct.unpack(HEAD_V2, _one(chunks, b"HEAD", name)) + (0, 0, 0.0)
             hy = _one(chunks, b"HYPR", name)
-            st["hypr"] = (struct.unpack(HYPR_V1, hy) + (0.0,) if ver == 1 else struct.unpack(HYPR_V2, hy)) + (0.0, 0)
+            st["hypr"] = (struct.unpack(HYPR_V1, hy) + (0.0,) if ver == 1 else struct.unpack(HYPR_V2, hy)) + (0.0, 0, 0)
         else:
             st["head"] = struct.unpack(HEAD, _one(chunks, b"HEAD", name))
             hy = _one(chunks, b"HYPR", name)
-            st["hypr"] = struct.unpack(HYPR_V3, hy) + (0,) if ver == 3 else struct.unpack(HYPR, hy)
+            st["hypr"] = (struct.unpack(HYPR_V3, hy) + (0, 0) if ver == 3 else
+                          struct.unpack(HYPR_V5, hy) + (0,) if ver < 6 else struct.unpack(HYPR, hy))
         p = _one(chunks, b"CLAS", name)
         (n,) = struct.unpack_from("<H", p, 0)
         pos = 2
@@ -313,7 +314,7 @@ def _consistent(st, name):
             bad("%s = %d, must be %d..%d" % (k, v, lo, hi))
     if not (_finite(target) and 0.0 <= target <= 1.0):
         bad("target accuracy %r" % target)
-    lr, mom, _ep, batch, _di, embed, dlr, dmom, _ve, _tr, _mpc, noise, ncm, separate = st["hypr"]
+    lr, mom, _ep, batch, _di, embed, dlr, dmom, _ve, _tr, _mpc, noise, ncm, separate, undo = st["hypr"]
     if not (_finite(lr) and _finite(mom) and _finite(dlr) and _finite(dmom) and _finite(noise) and _finite(ncm)
             and _finite(ncm_var)):
         bad("non-finite hyperparameter")
@@ -321,8 +322,8 @@ def _consistent(st, name):
         bad("replay_noise, ncm_weight and ncm_var must be >= 0")
     if batch < 1 or embed < 1:
         bad("batch and embed_dim must be >= 1")
-    if separate > 1:
-        bad("ncm_separate = %d, must be 0 or 1" % separate)
+    if separate > 1 or undo > 1:
+        bad("ncm_separate = %d, grow_undo = %d: each must be 0 or 1" % (separate, undo))
     classes = st["classes"]
     n_classes = len(classes)
     if n_classes > max_classes:

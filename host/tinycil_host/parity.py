@@ -98,7 +98,7 @@ def _write_inputs(work, cfg):
     return js
 
 
-def _reference(cfg, lrn, zero):
+def _reference(cfg, lrn, zero, undo):
     """The same operations on the reference, from the same state."""
     res = {}
     r = Rng(cfg["rng_seed"])
@@ -149,6 +149,10 @@ def _reference(cfg, lrn, zero):
     res["apart_state"] = apart.state()
     res["zero"] = zero.learn_class(cfg["learn_label"], cfg["zero_x"], target=cfg["learn_target"], seed=cfg["learn_seed"])
     res["zero_state"] = zero.state()
+    undoing = Learner.from_state(undo)
+    res["undo"] = undoing.learn_class(cfg["learn_label"], cfg["zero_x"], target=cfg["learn_target"],
+                                      seed=cfg["learn_seed"])
+    res["undo_state"] = undoing.state()
     return res
 
 
@@ -160,6 +164,14 @@ def _zero_learner(ds):
     for c in (0, 1):
         lrn.learn_class(ds.classes[c], ds.X_train[ds.y_train == c][:25])
     return lrn
+
+
+def _undoing(lrn):
+    """The learner's state with grow_undo (FORMAT.md 7.6): the width-0 case's widening does not
+    raise its check, so it is dropped again."""
+    st = lrn.state()
+    st["hyper"] = dict(st["hyper"], grow_undo=1)
+    return st
 
 
 def _head_apart(lrn):
@@ -284,6 +296,19 @@ def compare(work, cfg, ref, host_f32, host_int8):
         _same("from width 0: the case grows from 0", (ref["zero"]["hidden_before"], ref["zero"]["hidden"][-1] > 0),
               (0, True)),
     ]
+    undo, _ = _device_file(work, "dev_undo", "grow_undo", rows)
+    if undo is None:
+        return rows, out.get("backend", "?")
+    ru = ref["undo_state"]
+    rows += [
+        _same("grow_undo: widths, stalled", (out["undo"]["hidden"], out["undo"]["growth_stalled"], undo["hidden"]),
+              (ref["undo"]["hidden"], ref["undo"]["growth_stalled"], ru["hidden"])),
+        _row("grow_undo: accuracy, weights", [out["undo"]["accuracy"]] + list(_flat(undo["dense"])),
+             [ref["undo"]["accuracy"]] + list(_flat(ru["dense"])), TOL["learn"]),
+        # the case exercises the undo: the width-0 case's widening is dropped again
+        _same("grow_undo: the widening is dropped", (ref["undo"]["growth_stalled"], ref["undo"]["hidden"]),
+              (True, [0])),
+    ]
     return rows, out.get("backend", "?")
 
 
@@ -295,7 +320,8 @@ def check(interpreter=None, backend=None, keep=None):
     work = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="tinycil-parity-"))
     try:
         work.mkdir(parents=True, exist_ok=True)
-        for sub in ("host", "host_apart", "host_zero", "dev_f32", "dev_int8", "dev_learn", "dev_apart", "dev_zero"):
+        for sub in ("host", "host_apart", "host_zero", "dev_f32", "dev_int8", "dev_learn", "dev_apart", "dev_zero",
+                    "host_undo", "dev_undo"):
             shutil.rmtree(work / sub, ignore_errors=True)
         host_f32 = store.encode(lrn.state(), store.ENC_F32)
         host_int8 = store.encode(lrn.state(), store.ENC_INT8)
@@ -309,6 +335,9 @@ def check(interpreter=None, backend=None, keep=None):
             raise CliError("parity: the width-0 case grew while learning its base classes (width %d)" % zero.net.sizes[1])
         store.save_bytes(work / "host_zero", store.encode(zero.state(), store.ENC_F32))
         js["learner_zero"] = str(work / "host_zero")
+        undo = _undoing(zero)
+        store.save_bytes(work / "host_undo", store.encode(undo, store.ENC_F32))
+        js["learner_undo"] = str(work / "host_undo")
         js["backend"] = backend
         (work / "input.json").write_text(json.dumps(js))
         try:
@@ -319,7 +348,7 @@ def check(interpreter=None, backend=None, keep=None):
             tail = (r.stderr.strip() or r.stdout.strip()).splitlines()[-3:]
             raise CliError("the device side failed under %s: %s" % (interpreter or mpy.default_interpreter(),
                                                                    " | ".join(tail)))
-        ref = _reference(cfg, lrn, zero)
+        ref = _reference(cfg, lrn, zero, undo)
         return compare(work, cfg, ref, host_f32, host_int8)
     finally:
         if not keep:

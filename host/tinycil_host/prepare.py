@@ -48,6 +48,7 @@ HYPER_HELP = {
     "replay_noise": "noise on the replay samples during training, relative to the new class's spread (0: off)",
     "ncm_weight": "weight of the nearest-class-mean head added to the network's logits",
     "ncm_separate": "1: train the network without the nearest-mean head (it joins to predict and check); 0: with it",
+    "grow_undo": "1: drop a widening that did not raise the accuracy check again; 0: keep it",
 }
 
 

@@ -24,21 +24,22 @@ FILE = "learner.bin"
 BACKUP = "learner.bak"
 TEMP = "learner.tmp"
 
-# version 5 allows min_hidden and hidden of 0; version 4 added ncm_separate to HYPR; version 3
-# added flags, calls and ncm_var to HEAD, ncm_weight to HYPR and the MEAN chunk; version 2 added
-# replay_noise to HYPR. Older files read with the added fields 0 (off): how they trained.
+# version 6 added grow_undo to HYPR; version 5 allows min_hidden and hidden of 0; version 4
+# added ncm_separate to HYPR; version 3 added flags, calls and ncm_var to HEAD, ncm_weight to
+# HYPR and the MEAN chunk; version 2 added replay_noise to HYPR. Older files read with the added fields 0 (off): how they trained.
 HEAD = "<HHHHHHHHIfIHHf"
 HEAD_V2 = "<HHHHHHHHIfI"
 HEAD_KEYS = ("n_inputs", "n_features", "max_hidden", "min_hidden", "grow_step", "max_classes",
              "n_layers", "hidden", "memory_bytes", "target", "rng_state", "flags", "calls", "ncm_var")
 FLAG_SCALE_PENDING = 1   # HEAD flags bit 0: the input scaling is learned from the first learn_class
-HYPR = "<ffHHHHffHHHffH"
+HYPR = "<ffHHHHffHHHffHH"
+HYPR_V5 = "<ffHHHHffHHHffH"
 HYPR_V3 = "<ffHHHHffHHHff"
 HYPR_V2 = "<ffHHHHffHHHf"
 HYPR_V1 = "<ffHHHHffHHH"
 HYPER_KEYS = ("lr", "momentum", "epochs", "batch", "distill_iters", "embed_dim", "distill_lr",
               "distill_momentum", "val_every", "train_on_real", "max_per_class", "replay_noise", "ncm_weight",
-              "ncm_separate")
+              "ncm_separate", "grow_undo")
 TAGS = (b"HEAD", b"HYPR", b"CLAS", b"SCAL", b"FRNT", b"DENS", b"MEAN", b"RPLY")
 ENC_F32 = 0
 ENC_INT8 = 1
@@ -210,11 +211,13 @@ def _floats(p, off, n):
 
 def _hypr(version, payload):
     if version == 1:
-        return struct.unpack(HYPR_V1, payload) + (0.0, 0.0, 0)
+        return struct.unpack(HYPR_V1, payload) + (0.0, 0.0, 0, 0)
     if version == 2:
-        return struct.unpack(HYPR_V2, payload) + (0.0, 0)
+        return struct.unpack(HYPR_V2, payload) + (0.0, 0, 0)
     if version == 3:
-        return struct.unpack(HYPR_V3, payload) + (0,)
+        return struct.unpack(HYPR_V3, payload) + (0, 0)
+    if version < 6:
+        return struct.unpack(HYPR_V5, payload) + (0,)
     return struct.unpack(HYPR, payload)
 
 

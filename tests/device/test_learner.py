@@ -46,14 +46,21 @@ def test_learn_predict_report(ctx):
 
 def test_growth_stops_when_a_widening_does_not_raise_the_check(ctx):
     # the check is replaced by a scripted sequence (FORMAT.md 7.6)
-    for checks, hidden, stalled in (([0.5, 0.6, 0.7, 0.8], [8], False), ([0.5, 0.5], [4], True),
-                                    ([0.5, 0.7, 0.6], [6], True)):
-        l = _new(ctx, ctx["tmp"] + "/stall", target=0.99)
+    # (grow_undo, checks, widths): with grow_undo the stalled widening is dropped and checked again
+    for undo, checks, hidden, stalled in ((0, [0.5, 0.6, 0.7, 0.8], [8], False), (0, [0.5, 0.5], [4], True),
+                                          (0, [0.5, 0.7, 0.6], [6], True), (1, [0.5, 0.5, 0.45], [2], True),
+                                          (1, [0.5, 0.7, 0.6, 0.65], [4], True)):
+        path = ctx["tmp"] + "/stall"
+        l = _new(ctx, path, target=0.99, grow_undo=undo)
         seq = iter(checks)
         l.check = lambda v0, n_val, n_train: next(seq)
         rep = l.learn_class("a", _blob(1, 15, CENTRES[0]), verbose=False)
-        check(rep["hidden"] == hidden and rep["growth_stalled"] is stalled and rep["accuracy"] == checks[-1],
-              "checks %r: report %r" % (checks, rep))
+        check(rep["hidden"] == hidden and rep["growth_stalled"] is stalled and rep["accuracy"] == checks[-1]
+              and next(seq, None) is None, "checks %r: report %r" % (checks, rep))
+        m = tinycil.load(path, backend=ctx["backend"], verbose=False)
+        check(m.net.hidden == hidden and m.hp["grow_undo"] == undo, "saved %r %r" % (m.net.hidden, m.hp))
+        rmtree(path)
+    check("grow_undo" in str(raises(ValueError, tinycil.new, N_IN, path=None, grow_undo=2)), "bad value")
 
 
 def test_divergence_retries_once_at_half_the_learning_rate(ctx):

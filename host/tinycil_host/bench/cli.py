@@ -16,7 +16,7 @@ from . import report
 from .device import repeat_as_run
 from .headline import headline
 from .runs import joint_rule_runs, run_dataset
-from .settings import (ALL_DATASETS, CURVE_WIDTHS, FEATURE_CHOICES, GROW_STEPS, INT_SELECTABLE, METHODS, MIN_HIDDENS,
+from .settings import (ALL_DATASETS, CURVE_WIDTHS, FEATURE_CHOICES, GROW_STEPS, GROW_UNDOS, INT_SELECTABLE, METHODS, MIN_HIDDENS,
                        N_BASE, NOT_AVAILABLE, SELECTABLE, SWEEP_METHODS, TOLERANCES, BenchError)
 
 
@@ -139,7 +139,7 @@ def run(args):
         except datasets.DatasetError as e:
             raise BenchError(str(e))
     # units of work for the bar: selection trials + runs
-    n_sel = (int(np.prod([len(v) for v in st["select"].values()])) + len(TOLERANCES) * len(GROW_STEPS) * len(MIN_HIDDENS) + 1
+    n_sel = (int(np.prod([len(v) for v in st["select"].values()])) + len(TOLERANCES) * len(GROW_STEPS) * len(MIN_HIDDENS) * len(GROW_UNDOS) + 1
              + len(CURVE_WIDTHS) + len(FEATURE_CHOICES)) if st["select"] else 0
     per_order = len(METHODS) + sum(len(SWEEP_METHODS) for p in percents if p != st["memory_percent"])
     joint = st["orders"] if st["select"] and len(loaded) > 1 else 0

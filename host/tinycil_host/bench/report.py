@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import frontend
+from .select import rule_name
 from .settings import FEATURE_CHOICES, N_BASE, SELECT_ORDERS, SELECTABLE
 
 LABELS = {
@@ -269,13 +270,13 @@ def _headline(L, results, st):
     a("")
     j = h.get("joint_choice")
     if j:
-        a("How far the FLOPs can go with these growth rules: choosing each data set's (min_hidden, grow_step, tolerance) "
+        a("How far the FLOPs can go with these growth rules: choosing each data set's (min_hidden, grow_step, tolerance, "
+          "undo) "
           "jointly on validation, to minimise the mean inference FLOPs ratio while the mean validation accuracy "
           "over the data sets stays within 1 point of fixed's (instead of within 1 point per data set), gives a "
           "mean ratio of **%.2f** at %+.1f validation points: %s. This is computed from the validation runs "
           "above, not run on test." % (j["mean_ratio"], j["mean_val_points"], "; ".join(
-              "%s min %d step %d tol %g (%.2f, %+.1f points)" % (n, c.get("min_hidden", 8), c["grow_step"], c["tolerance"],
-                                                     c["ratio"], c["val_points"])
+              "%s %s (%.2f, %+.1f points)" % (n, rule_name(c), c["ratio"], c["val_points"])
               for n, c in j["choice"].items())))
         a("")
         jr = results.get("joint_rule")
@@ -285,7 +286,7 @@ def _headline(L, results, st):
             a("| data set | rule | ours acc % | ours - fixed (points) | inference FLOPs ours/fixed | final hidden |")
             a("|---|---|---|---|---|---|")
             for n, r in jr["per_dataset"].items():
-                rule = "min %d step %d tol %g" % (r["rule"]["min_hidden"], r["rule"]["grow_step"], r["rule"]["tolerance"])
+                rule = rule_name(r["rule"])
                 if "error" in r:
                     a("| %s | %s | failed: %s | | | |" % (n, rule, r["error"]))
                     continue
@@ -369,14 +370,14 @@ def _dataset(L, name, d, st):
               for t in info["feature_selection"]) + " -> **%d**" % info["n_features"])
     if info.get("target_selection"):
         chosen = [t["chosen"] for t in info["target_selection"] if "chosen" in t]
-        a("- growth rule (min_hidden, where prepare's size search starts; grow_step; and the tolerance below the "
-          "fixed base model's validation accuracy that sets the target; fewest FLOPs of `ours` within 1 point of "
+        a("- growth rule (min_hidden, where prepare's size search starts; grow_step; the tolerance below the "
+          "fixed base model's validation accuracy that sets the target; and undo: grow_undo 1, a widening that "
+          "does not raise the check dropped again; fewest FLOPs of `ours` within 1 point of "
           "fixed on validation, mean of 3 orders, else within 1 point of ours' best): " + "; ".join(
-            "min %s step %s tol %g (target %s): val %.3f, %s FLOPs" % (
-                t.get("min_hidden", 8), t.get("grow_step", 8), t["tolerance"],
+            "%s (target %s): val %.3f, %s FLOPs" % (
+                rule_name(dict(t, grow_step=t.get("grow_step", 8))),
                 "%.3f" % t["target"] if "target" in t else "-", t["val_final_acc"], _si(t["inference_flops"]))
-            for t in info["target_selection"]) + " -> **min_hidden %s, grow_step %s, tolerance %g**" % (
-                hp.get("min_hidden"), hp.get("grow_step"), hp.get("tolerance", 0.02)) + (
+            for t in info["target_selection"]) + " -> **%s**" % rule_name(dict(hp, tolerance=hp.get("tolerance", 0.02))) + (
                 " (%s)" % chosen[0] if chosen else ""))
     a("")
     a("| method | final acc % | avg incr. acc % | forgetting (points) | inference FLOPs | training FLOPs | "

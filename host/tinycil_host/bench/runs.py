@@ -6,7 +6,7 @@ import numpy as np
 from .budget import budget_bytes, deploy_info, learner_defaults
 from .methods import LearnerMethod, make_method
 from .protocol import Base, Split, aggregate, as_run, prepare_bases, run_protocol
-from .select import joint_choice, pick_knn, select_features, select_hyper, select_target, width_curve
+from .select import joint_choice, pick_knn, rule_options, select_features, select_hyper, select_target, width_curve
 from .settings import LEARNER_METHODS, METHODS, SWEEP_METHODS
 
 
@@ -84,8 +84,7 @@ def joint_rule_runs(results, st, loaded, bar):
         D = loaded[name]
         info = d["info"]
         _, nf_out, split = as_run(D, st, info)
-        hyper = dict(info["hyper"], min_hidden=rule["min_hidden"], grow_step=rule["grow_step"],
-                     tolerance=rule["tolerance"], memory_bytes=info["budgets"][key])
+        hyper = dict(info["hyper"], memory_bytes=info["budgets"][key], **rule_options(rule))
         runs = []
         for k in range(st["orders"]):
             order = split.order(k, st["seed"])

@@ -8,8 +8,8 @@ import numpy as np
 from .budget import learner_defaults
 from .methods import LearnerMethod
 from .protocol import Base, Split, prepare_bases, run_protocol
-from .settings import (CURVE_WIDTHS, FEATURE_CHOICES, GROW_STEPS, KNN_K, MIN_HIDDENS, SELECT_ORDERS, SELECTABLE,
-                       TOLERANCES)
+from .settings import (CURVE_WIDTHS, FEATURE_CHOICES, GROW_STEPS, GROW_UNDOS, KNN_K, MIN_HIDDENS, SELECT_ORDERS,
+                       SELECTABLE, TOLERANCES)
 
 
 def select_hyper(split, st, defaults, nf_out, bar):
@@ -92,23 +92,36 @@ def select_target(split, st, hyper, nf_out, trials, bar):
     fixed_val, fixed_flops, _ = val_run("fixed", hyper)
     bar.update(1, "%s target: fixed" % split.D.name)
     cands = []
-    for mh in MIN_HIDDENS:
-        for step in GROW_STEPS:
-            for tol in TOLERANCES:
-                if mh >= hyper["max_hidden"]:
-                    bar.update(1)
-                    continue
-                t = {"min_hidden": mh, "grow_step": step, "tolerance": tol, "fixed_val_acc": fixed_val,
-                     "fixed_inference_flops": fixed_flops}
-                try:
-                    acc, flops, target = val_run("ours", dict(hyper, tolerance=tol, grow_step=step, min_hidden=mh))
-                    t.update(val_final_acc=acc, inference_flops=flops, target=target)
-                except (ValueError, ArithmeticError) as e:
-                    t.update(val_final_acc=-1.0, inference_flops=float("inf"), error=str(e)[:200])
-                cands.append(t)
-                bar.update(1, "%s target: min_hidden %d grow_step %d tolerance %g" % (split.D.name, mh, step, tol))
+    for mh, step, tol, undo in itertools.product(MIN_HIDDENS, GROW_STEPS, TOLERANCES, GROW_UNDOS):
+        if mh >= hyper["max_hidden"]:
+            bar.update(1)
+            continue
+        t = {"min_hidden": mh, "grow_step": step, "tolerance": tol, "grow_undo": undo, "fixed_val_acc": fixed_val,
+             "fixed_inference_flops": fixed_flops}
+        try:
+            acc, flops, target = val_run("ours", dict(hyper, **rule_options(t)))
+            t.update(val_final_acc=acc, inference_flops=flops, target=target)
+        except (ValueError, ArithmeticError) as e:
+            t.update(val_final_acc=-1.0, inference_flops=float("inf"), error=str(e)[:200])
+        cands.append(t)
+        bar.update(1, "%s target: %s" % (split.D.name, rule_name(t)))
     best = cheapest_within_a_point(cands, fixed_val)
-    return dict(hyper, tolerance=best["tolerance"], grow_step=best["grow_step"], min_hidden=best["min_hidden"]), cands
+    return dict(hyper, **rule_options(best)), cands
+
+
+RULE_KEYS = ("min_hidden", "grow_step", "tolerance", "grow_undo")
+
+
+def rule_options(t):
+    """The growth rule's options from a candidate (older results: min_hidden 8, grow_undo 0)."""
+    return {"min_hidden": t.get("min_hidden", 8), "grow_step": t["grow_step"], "tolerance": t["tolerance"],
+            "grow_undo": t.get("grow_undo", 0)}
+
+
+def rule_name(t):
+    """'min 16 step 8 tol 0.1', with ' undo' when a widening that does not pay is dropped."""
+    r = rule_options(t)
+    return "min %d step %d tol %g%s" % (r["min_hidden"], r["grow_step"], r["tolerance"], " undo" if r["grow_undo"] else "")
 
 
 def validation_orders(split, st):
@@ -229,8 +242,7 @@ def joint_choice(results, max_loss=0.01):
     if best is None:
         return None
     return {"mean_ratio": best[0], "mean_val_points": 100 * best[1], "choice": {
-        n: {"min_hidden": c[2].get("min_hidden", 8), "grow_step": c[2]["grow_step"], "tolerance": c[2]["tolerance"],
-            "val_points": 100 * c[0], "ratio": c[1]}
+        n: dict(rule_options(c[2]), val_points=100 * c[0], ratio=c[1])
         for n, c in zip(names, best[2])}}
 
 

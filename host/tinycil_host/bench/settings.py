@@ -21,6 +21,7 @@ INT_SELECTABLE = ("epochs", "ncm_separate")
 TOLERANCES = (0.02, 0.05, 0.1, 0.2, 0.4, 1.0)   # growth target = fixed base val. accuracy - tolerance
 GROW_STEPS = (8, 16)   # widening per growth step, chosen with the tolerance
 MIN_HIDDENS = (0, 8, 16, 32)   # where prepare's size search starts (0: the nearest-mean head alone), chosen with them
+GROW_UNDOS = (0, 1)   # grow_undo: a widening that does not raise the check kept (0) or dropped (1), chosen with them
 SELECT_ORDERS = 3   # class orders averaged when the growth target is chosen on validation
 RAM_LIMIT = 96 * 1024
 WIDTHS = (64, 48, 32, 24, 16)   # max_hidden candidates, widest first

@@ -156,6 +156,15 @@ X = rd("zero_x")
 rep = l.learn_class(cfg["learn_label"], (X[i * ni:(i + 1) * ni] for i in range(cfg["zero_n"])), target=cfg["learn_target"],
                     verbose=False, seed=cfg["learn_seed"])
 out["zero"] = dict((key, rep[key]) for key in ("accuracy", "hidden", "hidden_before"))
+l = None
+gc.collect()
+
+# the same with grow_undo: its widening does not raise the check and is dropped again (FORMAT.md 7.6)
+l = tinycil.from_state(store.load_state(cfg["learner_undo"], log=None), path=W + "/dev_undo",
+                       backend=cfg.get("backend"))
+rep = l.learn_class(cfg["learn_label"], (X[i * ni:(i + 1) * ni] for i in range(cfg["zero_n"])), target=cfg["learn_target"],
+                    verbose=False, seed=cfg["learn_seed"])
+out["undo"] = dict((key, rep[key]) for key in ("accuracy", "hidden", "growth_stalled"))
 
 with open(W + "/output.json", "w") as f:
     json.dump(out, f)

@@ -31,6 +31,8 @@ class Learner:
         if not 0.0 <= target <= 1.0:
             raise ValueError("target must be an accuracy between 0 and 1")
         self.hp = {k: hyper.pop(k, v) for k, v in HYPER}
+        if self.hp["grow_undo"] not in (0, 1):
+            raise ValueError("grow_undo must be 0 (keep a widening that did not raise the check) or 1 (drop it)")
         for k, v in HYPER:
             if isinstance(v, float):  # float32, as the file stores them (and the board holds them)
                 self.hp[k] = float(F32(self.hp[k]))
@@ -293,18 +295,24 @@ class Learner:
 
     def grow(self, acc, loss, target, retrain, recheck, log):
         """6. Widen, retrain(), recheck() while the target is missed and width is left; a widening
-        that does not raise the check ends growth (it is kept). Returns (accuracy, loss, stalled).
+        that does not raise the check ends growth (with grow_undo its units are dropped again and
+        the narrower net rechecked, FORMAT.md 7.6). Returns (accuracy, loss, stalled).
         learn_class retrains on the replay set and the new rows; prepare's size search on the base
         classes' rows, checked on their validation split."""
         while acc < target and self.net.hidden[0] < self.max_hidden:
-            w = min(self.net.hidden[0] + self.grow_step, self.max_hidden)
-            log("grow: hidden %d -> %d" % (self.net.hidden[0], w))
+            narrower = self.net.hidden[0]
+            w = min(narrower + self.grow_step, self.max_hidden)
+            log("grow: hidden %d -> %d" % (narrower, w))
             self.net.set_hidden(w, self.rng)
             loss = retrain()
             before, acc = acc, recheck()
             log("check: accuracy %.3f (target %.3f)" % (acc, target))
             if acc <= before:
                 log("grow: the widening did not raise the check; growth stops")
+                if self.hp["grow_undo"]:
+                    self.net.narrow(narrower)
+                    acc = recheck()
+                    log("grow: its units dropped, hidden %d; check %.3f" % (narrower, acc))
                 return acc, loss, True
         return acc, loss, False
 

@@ -87,6 +87,13 @@ class Net:
             self._init_rows(l - 1, old, width, rng)
             # new units' outgoing weights (columns of layer l) are zero after _resize
 
+    def narrow(self, width):
+        """Drop the hidden units from `width` on (the board leaves them unused in its buffers)."""
+        for l in range(1, len(self.sizes) - 1):
+            self.sizes[l] = min(self.sizes[l], width)
+        self._resize()
+        self._grow_momentum()
+
     def add_class(self, rng):
         c = self.sizes[-1]
         if c >= self.caps[-1]:
