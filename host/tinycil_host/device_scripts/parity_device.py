@@ -140,31 +140,24 @@ out["update"] = dict((key, rep[key]) for key in ("accuracy", "hidden", "syntheti
 l = None
 gc.collect()
 
+
+def learn_case(learner, folder, x, n, keys):
+    """One learn_class of the shared case from a host-written learner; the report's `keys`."""
+    l = tinycil.from_state(store.load_state(cfg[learner], log=None), path=W + "/" + folder, backend=cfg.get("backend"))
+    rep = l.learn_class(cfg["learn_label"], (x[i * ni:(i + 1) * ni] for i in range(n)), target=cfg["learn_target"],
+                        verbose=False, seed=cfg["learn_seed"])
+    l = None
+    gc.collect()
+    return dict((key, rep[key]) for key in keys)
+
+
 # the same learn_class with the nearest-mean head kept out of training (ncm_separate, FORMAT.md 4)
-l = tinycil.from_state(store.load_state(cfg["learner_apart"], log=None), path=W + "/dev_apart",
-                       backend=cfg.get("backend"))
-rep = l.learn_class(cfg["learn_label"], (X[i * ni:(i + 1) * ni] for i in range(cfg["learn_n"])), target=cfg["learn_target"],
-                    verbose=False, seed=cfg["learn_seed"])
-out["apart"] = dict((key, rep[key]) for key in ("accuracy", "hidden"))
-l = None
-gc.collect()
-
+out["apart"] = learn_case("learner_apart", "dev_apart", X, cfg["learn_n"], ("accuracy", "hidden"))
 # a learner still at width 0 (the nearest-mean head alone) whose check misses: it grows from 0
-l = tinycil.from_state(store.load_state(cfg["learner_zero"], log=None), path=W + "/dev_zero",
-                       backend=cfg.get("backend"))
 X = rd("zero_x")
-rep = l.learn_class(cfg["learn_label"], (X[i * ni:(i + 1) * ni] for i in range(cfg["zero_n"])), target=cfg["learn_target"],
-                    verbose=False, seed=cfg["learn_seed"])
-out["zero"] = dict((key, rep[key]) for key in ("accuracy", "hidden", "hidden_before"))
-l = None
-gc.collect()
-
+out["zero"] = learn_case("learner_zero", "dev_zero", X, cfg["zero_n"], ("accuracy", "hidden", "hidden_before"))
 # the same with grow_undo: its widening does not raise the check and is dropped again (FORMAT.md 7.6)
-l = tinycil.from_state(store.load_state(cfg["learner_undo"], log=None), path=W + "/dev_undo",
-                       backend=cfg.get("backend"))
-rep = l.learn_class(cfg["learn_label"], (X[i * ni:(i + 1) * ni] for i in range(cfg["zero_n"])), target=cfg["learn_target"],
-                    verbose=False, seed=cfg["learn_seed"])
-out["undo"] = dict((key, rep[key]) for key in ("accuracy", "hidden", "growth_stalled"))
+out["undo"] = learn_case("learner_undo", "dev_undo", X, cfg["zero_n"], ("accuracy", "hidden", "growth_stalled"))
 
 with open(W + "/output.json", "w") as f:
     json.dump(out, f)
