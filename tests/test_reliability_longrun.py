@@ -30,7 +30,7 @@ MAX_LEAK_PER_STEP = 200  # bytes of heap per class beyond its label (measured ~8
 def file_size(hidden, n_classes, n_replay, names_bytes, n_inputs=64, nf=64):
     """learner.bin size by FORMAT.md section 2 (f32 weights, one hidden layer, no front-end)."""
     size = 8 + 12
-    size += 8 + struct.calcsize("<HHHHHHHHIfIHHf") + 8 + struct.calcsize("<ffHHHHffHHHffH")
+    size += 8 + struct.calcsize("<HHHHHHHHIfIHHf") + 8 + struct.calcsize("<ffHHHHffHHHffHH")
     size += 8 + 2 + n_classes + names_bytes
     size += 8 + 8 * n_inputs
     for n_out, n_in in ((hidden, nf), (n_classes, hidden)):
