@@ -6,7 +6,9 @@ a board's word size and float, and on an emulated Cortex-M3 board.
   (tests/device/test_digits.py: ten classes one at a time, 50 samples of 64 features,
   max_hidden 32, memory_bytes 6400) passes, and at which the benchmark's MNIST learner (PCA
   784 -> 32 front-end) loads and learns two more classes, its front-end read from the file and
-  held in RAM.
+  held in RAM. Then both again with the same .mpy files in a ROMFS image (`mpremote romfs
+  build`; on a board `mpremote romfs deploy`), from which the code runs in place: the image
+  sits in the unix port's heap, and the report takes its size off.
 - **Board time**: on every qemu firmware $TINYCIL_QEMU_FIRMWARE names (MicroPython's qemu port,
   MPS2_AN385, run with `-icount shift=0`: a microsecond of the board's clock is 1000 guest
   instructions), the instructions of each learn_class of the digits scenario, ulab and pure
@@ -28,6 +30,7 @@ import platform
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -45,6 +48,7 @@ TIMING = SCRIPTS / "board_timing.py"
 SEEDS_SCRIPT = SCRIPTS / "digits_seeds.py"
 FRONTEND_SCRIPT = SCRIPTS / "frontend_heap.py"
 IMPORT_SCRIPT = SCRIPTS / "import_heap.py"
+ROMFS_SCRIPT = SCRIPTS / "romfs_run.py"
 FROZEN_ENV = "TINYCIL_FROZEN_MICROPYTHON"
 class BenchDeviceError(UserError):
     pass
@@ -81,17 +85,40 @@ def smallest_heap(passes, start, lo=16, limit=1024, step=2):
     return hi
 
 
-def digits_passes(it, package, data_dir, kb):
-    """The acceptance test under interpreter `it` with the compiled package at a `kb` KB heap
-    (package None: the package frozen into `it`, nothing of it on the path)."""
-    cmd, env = mpy.command(RUNNER, args=[data_dir, it.backend, "test_digits"], interpreter=it.path, heap="%dK" % kb)
+class Romfs:
+    """The compiled package as a ROMFS image (built by mpremote, as `mpremote romfs deploy` would
+    put it on a board): scripts run through ROMFS_SCRIPT, which mounts it at /rom."""
+
+    def __init__(self, package, image):
+        r = subprocess.run([sys.executable, "-m", "mpremote", "romfs", "--no-mpy", "-o", str(image), "build",
+                            str(package)], capture_output=True, text=True, timeout=300)
+        if r.returncode != 0 or not Path(image).exists():
+            raise BenchDeviceError("mpremote romfs build failed: %s" % (r.stderr or r.stdout)[-300:])
+        self.image = Path(image)
+        self.kb = self.image.stat().st_size / 1024
+
+
+def _command(it, script, args, package, kb):
+    """(argv, env) running `script` under `it` at a `kb` KB heap with tinycil from `package`: a
+    folder of .mpy files, a Romfs image, or None (frozen into `it`: nothing of it on the path).
+    TINYCIL_DEVICE tells tests/device/run.py where the package is."""
+    if isinstance(package, Romfs):
+        cmd, env = mpy.command(ROMFS_SCRIPT, args=[package.image, script] + list(args), interpreter=it.path,
+                               heap="%dK" % kb)
+        env.update(TINYCIL_DEVICE="/rom", MICROPYPATH=".frozen")
+        return cmd, env
+    cmd, env = mpy.command(script, args=args, interpreter=it.path, heap="%dK" % kb)
     if package is None:
-        empty = data_dir / "no-package"
-        empty.mkdir(parents=True, exist_ok=True)
-        env["TINYCIL_DEVICE"] = str(empty)
-        env["MICROPYPATH"] = ".frozen"
+        env.update(TINYCIL_DEVICE="/frozen-only", MICROPYPATH=".frozen")
     else:
-        env["TINYCIL_DEVICE"] = str(package)
+        env.update(TINYCIL_DEVICE=str(package), MICROPYPATH=str(package) + ":" + env["MICROPYPATH"])
+    return cmd, env
+
+
+def digits_passes(it, package, data_dir, kb):
+    """The acceptance test under interpreter `it` with the package as `package` (see _command)
+    at a `kb` KB heap."""
+    cmd, env = _command(it, RUNNER, [data_dir, it.backend, "test_digits"], package, kb)
     r = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=1800)
     return re.search(r"^1 passed, 0 failed$", r.stdout, re.M) is not None
 
@@ -272,10 +299,7 @@ def mnist_heaps(it, package, prepared, data, data_dir):
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir()
         shutil.copy(prepared / "learner.bin", work / "learner.bin")
-        cmd, env = mpy.command(FRONTEND_SCRIPT, args=[REPO, data, work, mode, MNIST_CALL], interpreter=it.path,
-                               heap="%dK" % kb)
-        # package None: the one frozen into `it`, nothing of it on the path
-        env["MICROPYPATH"] = ".frozen" if package is None else str(package) + ":" + env["MICROPYPATH"]
+        cmd, env = _command(it, FRONTEND_SCRIPT, [REPO, data, work, mode, MNIST_CALL], package, kb)
         r = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=1800)
         m = re.search(r"^RESULT \w+ ([0-9.]+) (.*)$", r.stdout, re.M)
         return float(m.group(1)) if m else None
@@ -284,6 +308,18 @@ def mnist_heaps(it, package, prepared, data, data_dir):
         print("  MNIST learner, front-end in %s" % mode, flush=True)
         kb = smallest_heap(lambda h: run_mode(mode, h) is not None, 128)
         out[mode] = {"smallest_heap_kb": kb, "accuracy": run_mode(mode, kb) if kb else None}
+    return out
+
+
+def romfs_heaps(it, pkg, data_dir, prepared):
+    """The same searches with the compiled package in a ROMFS image (Romfs), which the unix port
+    holds in the heap: {"image_kb", "digits_kb", "mnist"}, every heap as found (image included)."""
+    print("%s: smallest heaps, the package in a ROMFS image" % it.describe(), flush=True)
+    rom = Romfs(pkg, data_dir / "tinycil.romfs")
+    out = {"image_kb": rom.kb}
+    out["digits_kb"] = smallest_heap(lambda kb: digits_passes(it, rom, data_dir, kb), 2 * GOAL_KB["digits"])
+    if prepared:
+        out["mnist"] = mnist_heaps(it, rom, prepared[0], prepared[1], data_dir)
     return out
 
 
@@ -320,6 +356,7 @@ def run(args):
             row["digits_kb"] = smallest_heap(lambda kb: digits_passes(it, pkg, data_dir, kb), GOAL_KB["digits"])
             if prepared:
                 row["mnist"] = mnist_heaps(it, pkg, prepared[0], prepared[1], data_dir)
+            row["romfs"] = romfs_heaps(it, pkg, data_dir, prepared)
         res["heaps"].append(row)
 
     found, why = frozen_interpreters()

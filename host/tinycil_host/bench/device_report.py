@@ -1,4 +1,6 @@
 """bench/device/report.md from bench-device's results (boards.run)."""
+import math
+
 from .settings import CLOCKS_MHZ, GOAL_KB, MNIST_CALL, MNIST_LEARNER, MNIST_TEST
 
 # boards and the heap MicroPython leaves free on them (KB; ../shared/ULAB.md, README): which of
@@ -69,6 +71,34 @@ def _frozen(frs):
     return L
 
 
+def _romfs(heaps):
+    """The ROMFS section: the searches again with the package in a ROMFS image, the image's
+    heap block taken off (on a board the image is in flash)."""
+    rows = [h for h in heaps if h.get("romfs")]
+    if not rows:
+        return []
+    L = ["", "## The package in a ROMFS image", "",
+         "`mpremote romfs build` of the same .mpy files (what `mpremote romfs deploy` writes to a board whose "
+         "firmware has a ROMFS partition), mounted with `vfs.VfsRom` and imported from it: the code runs in place "
+         "from the image instead of being copied into the heap. The unix port has no ROM partition, so the image "
+         "is read into one heap block first; the board's heap is the smallest passing heap minus that block.", "",
+         "| interpreter | image | digits scenario passes from | minus the image | goal | MNIST learner, front-end "
+         "in the file, minus the image | front-end in RAM, minus the image | goal |", "|---|---|---|---|---|---|---|---|"]
+    for h in rows:
+        r = h["romfs"]
+        img = r["image_kb"]
+
+        def board(kb):
+            return int(math.ceil(kb - img)) if kb else None
+        m = r.get("mnist") or {}
+        f, ram = (board(m[k]["smallest_heap_kb"]) if m else None for k in ("file", "ram"))
+        L.append("| %s | %.1f KB | %s | %s | %d KB: %s | %s | %s | %d KB: %s |" % (
+            h["tag"], img, _kb(r["digits_kb"]), _kb(board(r["digits_kb"])), GOAL_KB["digits"],
+            _met(board(r["digits_kb"]), GOAL_KB["digits"]), _kb(f) if m else "-", _kb(ram) if m else "-",
+            GOAL_KB["mnist"], _met(f, GOAL_KB["mnist"]) if m else "-"))
+    return L
+
+
 def report(meta, res):
     L = ["# Device benchmark: the learner on boards", "",
          "Regenerate with `make bench-device` (= `.venv/bin/tinycil bench-device --out bench/device`); the "
@@ -125,6 +155,7 @@ def report(meta, res):
     else:
         L.append("No 32-bit interpreter was named (or --no-search): no heap measured.")
 
+    L += _romfs(heaps)
     L += _frozen(res.get("frozen"))
 
     L += ["", "## Time on an emulated Cortex-M3 board", ""]
