@@ -89,7 +89,7 @@ def test_mnist_scenario_is_the_committed_benchmarks_mnist_learner():
     assert L["features"] == info["n_features"]
     assert L["memory_bytes"] == info["budgets"][str(res["meta"]["settings"]["memory_percent"])]
     for k in ("max_hidden", "min_hidden", "grow_step", "tolerance", "max_classes", "max_per_class", "replay_noise",
-              "lr", "ncm_weight", "ncm_separate"):
+              "lr", "ncm_weight", "ncm_separate", "grow_undo"):
         assert L[k] == info["hyper"][k], k
 
 
