@@ -166,6 +166,16 @@ def _settings(*argv):
     return cli.settings_from(p.parse_args(["--out", "x"] + list(argv)))
 
 
+def test_select_orders_sets_how_many_validation_orders_each_choice_averages():
+    split = type("S", (), {"order": staticmethod(lambda k, seed: [k, seed])})()
+    assert select.validation_orders(split, _settings()) == [[0, 0], [1, 0], [2, 0]]   # settings.SELECT_ORDERS
+    assert len(select.validation_orders(split, _settings("--orders", "1"))) == 1        # never more than --orders by default
+    assert select.validation_orders(split, _settings("--select-orders", "5", "--seed", "4")) == [[k, 4] for k in range(5)]
+    assert len(select.validation_orders(split, _settings("--select-orders", "5", "--quick"))) == 1
+    with pytest.raises(settings.BenchError, match="--select-orders"):
+        _settings("--select-orders", "0")
+
+
 def test_width_curve_trains_the_fixed_network_at_each_narrower_width():
     from tinycil_host import datasets
     from tinycil_host.progress import Bar

@@ -17,7 +17,7 @@ from .device import repeat_as_run
 from .headline import headline
 from .runs import joint_rule_runs, run_dataset
 from .settings import (ALL_DATASETS, CURVE_WIDTHS, FEATURE_CHOICES, GROW_STEPS, GROW_UNDOS, INT_SELECTABLE, METHODS, MIN_HIDDENS,
-                       N_BASE, NOT_AVAILABLE, SELECTABLE, SWEEP_METHODS, TOLERANCES, BenchError)
+                       N_BASE, NOT_AVAILABLE, SELECT_ORDERS, SELECTABLE, SWEEP_METHODS, TOLERANCES, BenchError)
 
 
 def add_arguments(p):
@@ -33,6 +33,9 @@ def add_arguments(p):
                    help="the front-end of inputs above 128 values: PCA (default), or a random +-1 projection "
                         "(data-independent directions, each output centred and scaled on the fitting rows)")
     p.add_argument("--orders", type=int, default=3, help="seeded class orders (default 3)")
+    p.add_argument("--select-orders", type=int,
+                   help="class orders averaged on validation for every choice (default: %d, or --orders when fewer)"
+                        % SELECT_ORDERS)
     p.add_argument("--memory-percent", type=float, default=1.0,
                    help="replay bytes as a percentage of the training set (default 1)")
     p.add_argument("--sweep", default="0.5,1,2",
@@ -67,6 +70,9 @@ def settings_from(args):
                  new_per_class=min(args.new_per_class, 60))
     if s["orders"] < 1:
         raise BenchError("--orders must be at least 1")
+    s["select_orders"] = min(s["orders"], SELECT_ORDERS) if args.select_orders is None or args.quick else args.select_orders
+    if s["select_orders"] < 1:
+        raise BenchError("--select-orders must be at least 1")
     if not 3 <= s["new_per_class"] <= MAX_SAMPLES:
         raise BenchError("--new-per-class must be 3..%d (one learn_class call)" % MAX_SAMPLES)
     if s["memory_percent"] <= 0:

@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 
 from .. import frontend
-from .select import rule_name
-from .settings import FEATURE_CHOICES, N_BASE, SELECT_ORDERS, SELECTABLE
+from .select import rule_name, select_orders
+from .settings import FEATURE_CHOICES, N_BASE, SELECTABLE
 
 LABELS = {
     "ours": "ours (distilled + growth)", "fixed": "fixed (distilled, max width)",
@@ -206,16 +206,17 @@ def markdown(results, plots, out):
       "head's weight and whether the head trains with the network (ncm_separate; grid `%s`, by the fixed "
       "network's final validation accuracy, mean of the first %d class orders, then used by every network "
       "method), the front-end's output size for data sets with a front-end (%s PCA components, then at the chosen learning rate etc.: the "
-      "one with the best final validation accuracy of the fixed network, mean of the first 3 class orders; every "
+      "one with the best final validation accuracy of the fixed network, mean of the first %d class orders; every "
       "method then works on those features, kNN and NCM included), `ours`' growth "
       "rule (the growth target's tolerance, the grow_step, 8 or 16, and min_hidden, the width prepare's size "
       "search starts from, 8, 16 or 32: the triple with the fewest FLOPs of `ours` "
-      "within 1 point of fixed on validation, mean of the first 3 class orders; when none gets there, "
+      "within 1 point of fixed on validation, mean of the first %d class orders; when none gets there, "
       "within 1 point of the best any triple gives `ours`), the base width "
       "(`prepare`'s size search on its own split of the base classes' training rows), and kNN's "
       "k (1/3/5). max_hidden is not tuned: it is the widest of 64/48/32/24/16 whose buffers fit 96 KB "
       "(device/FORMAT.md section 8), the fixed network's width." % (
-          st["select"] or "none: board defaults", SELECT_ORDERS, "/".join(str(k) for k in FEATURE_CHOICES)))
+          st["select"] or "none: board defaults", select_orders(st), "/".join(str(k) for k in FEATURE_CHOICES),
+          select_orders(st), select_orders(st)))
     a("- **FLOPs**: 2 per multiply-add. Inference: the trainable network of the final model (the frozen front-end "
       "is listed separately and is the same for every method). Training: everything the board does over the "
       "run's `learn_class` calls: forward + backward + momentum updates of every fit (including refits after "
@@ -360,11 +361,11 @@ def _dataset(L, name, d, st):
          "%.3f" % dep["target"] if "target" in dep else "n/a"))
     if info.get("selection"):
         a("- selection trials (fixed network, validation accuracy, mean of the first %d orders): "
-          % SELECT_ORDERS + "; ".join(
+          % select_orders(st) + "; ".join(
             " ".join("%s %g" % (k, t[k]) for k in SELECTABLE if k in t) + ": %.3f" % t["val_final_acc"] for t in info["selection"]))
     if info.get("feature_selection"):
         a("- front-end size (fixed network at the widest width that fits with that many features, mean final "
-          "validation accuracy of 3 orders): " + "; ".join(
+          "validation accuracy of %d orders): " % select_orders(st) + "; ".join(
               "%d features (max_hidden %d): %s" % (t["n_features"], t["max_hidden"],
                                                    "failed" if t["val_final_acc"] < 0 else "%.3f" % t["val_final_acc"])
               for t in info["feature_selection"]) + " -> **%d**" % info["n_features"])
@@ -373,7 +374,7 @@ def _dataset(L, name, d, st):
         a("- growth rule (min_hidden, where prepare's size search starts; grow_step; the tolerance below the "
           "fixed base model's validation accuracy that sets the target; and undo: grow_undo 1, a widening that "
           "does not raise the check dropped again; fewest FLOPs of `ours` within 1 point of "
-          "fixed on validation, mean of 3 orders, else within 1 point of ours' best): " + "; ".join(
+          "fixed on validation, mean of %d orders, else within 1 point of ours' best): " % select_orders(st) + "; ".join(
             "%s (target %s): val %.3f, %s FLOPs" % (
                 rule_name(dict(t, grow_step=t.get("grow_step", 8))),
                 "%.3f" % t["target"] if "target" in t else "-", t["val_final_acc"], _si(t["inference_flops"]))

@@ -14,7 +14,7 @@ from .settings import (CURVE_WIDTHS, FEATURE_CHOICES, GROW_STEPS, GROW_UNDOS, KN
 
 def select_hyper(split, st, defaults, nf_out, bar):
     """The grid's settings (lr, epochs, replay noise, the head) of the fixed network (distilled
-    replay), by final validation accuracy, mean of the first SELECT_ORDERS class orders, at the
+    replay), by final validation accuracy, mean of the first select_orders(st) class orders, at the
     main memory budget, as the front-end size and the growth rule are chosen; every network
     method then uses them."""
     grid = st["select"]
@@ -42,7 +42,7 @@ def select_hyper(split, st, defaults, nf_out, bar):
 def select_features(D, st, hyper, trials, bar, choices=FEATURE_CHOICES):
     """The front-end's output size (PCA components), for data sets that have a front-end: the
     one giving the fixed network the best final validation accuracy (mean over the first
-    SELECT_ORDERS class orders; ties go to fewer features), with the hyperparameters
+    select_orders(st) class orders; ties go to fewer features), with the hyperparameters
     select_hyper chose. Every method then uses it, so it is part of the shared feature map,
     not of ours' model size. A size changes what fits: the replay budget stays 1 % of the
     samples (fewer bytes each) and max_hidden is again the widest whose buffers fit RAM_LIMIT.
@@ -77,7 +77,7 @@ def select_target(split, st, hyper, nf_out, trials, bar):
     starts from), the triple giving `ours` the fewest final inference FLOPs while its final
     validation accuracy stays within 1 point of the fixed network's. When none gets there,
     width is not buying back that gap: the fewest FLOPs within 1 point of the best validation
-    accuracy any triple gives `ours`. Means over the first SELECT_ORDERS class orders
+    accuracy any triple gives `ours`. Means over the first select_orders(st) class orders
     (validation split): one order's validation accuracy is too noisy to trade points for
     FLOPs. min_hidden is in the search because a network grown from 8 units can end below
     one that started wider: units added on the board never see the base classes' real
@@ -125,7 +125,12 @@ def rule_name(t):
 
 
 def validation_orders(split, st):
-    return [split.order(k, st["seed"]) for k in range(min(st["orders"], SELECT_ORDERS))]
+    return [split.order(k, st["seed"]) for k in range(select_orders(st))]
+
+
+def select_orders(st):
+    """how many class orders every validation choice averages (older results: the first 3 at most)."""
+    return st.get("select_orders", min(st["orders"], SELECT_ORDERS))
 
 
 def validation_runs(split, st, orders, variant, h, nf_out, make=None):

@@ -22,7 +22,7 @@ TOLERANCES = (0.02, 0.05, 0.1, 0.2, 0.4, 1.0)   # growth target = fixed base val
 GROW_STEPS = (8, 16)   # widening per growth step, chosen with the tolerance
 MIN_HIDDENS = (0, 8, 16, 32)   # where prepare's size search starts (0: the nearest-mean head alone), chosen with them
 GROW_UNDOS = (0, 1)   # grow_undo: a widening that does not raise the check kept (0) or dropped (1), chosen with them
-SELECT_ORDERS = 3   # class orders averaged when the growth target is chosen on validation
+SELECT_ORDERS = 3   # class orders every validation choice averages, unless --select-orders says otherwise
 RAM_LIMIT = 96 * 1024
 WIDTHS = (64, 48, 32, 24, 16)   # max_hidden candidates, widest first
 CURVE_WIDTHS = (8, 16, 24, 32, 48)   # fixed widths tried on validation below max_hidden (width_curve)
